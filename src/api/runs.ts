@@ -1,0 +1,189 @@
+import type { TSchema } from "@sinclair/typebox";
+import { normalizeStatus, STATUS_RULE_MESSAGE } from "../domain/statuses.ts";
+import { nowTimestamp, parseFilterTimestamp } from "../domain/timestamps.ts";
+import { defineRoute, type Route } from "../http/route.ts";
+import { HttpError, json, validationError } from "../http/responses.ts";
+import type { ValidationIssue } from "../schema/validation.ts";
+import { CommitAssociation, ListRunsQuery, RunUpdate, TelemetryRun, TelemetryRunBatch } from "../schema/runs.ts";
+import { FILTER_COLUMNS, type RunQuery, type RunStore } from "../store/run-store.ts";
+import { toNewRun, toUpdateFields } from "./new-run.ts";
+import { toRunRecord } from "./run-record.ts";
+
+const RUNS = "/api/v1/runs";
+const RUN = `${RUNS}/{event_id}`;
+
+const notFound = (eventId: string) => new HttpError(404, `Run not found: ${eventId}`);
+
+export function runRoutes(store: RunStore): Route[] {
+  const findRun = (eventId: string) => store.getRun(eventId) ?? raise(notFound(eventId));
+
+  return [
+    defineRoute({
+      method: "POST",
+      path: RUNS,
+      summary: "Create a run (idempotent by event_id)",
+      auth: true,
+      rateLimited: true,
+      body: { schema: TelemetryRun, size: "single" },
+      async handle({ body }) {
+        const [outcome] = await store.write({ kind: "insert", runs: [toNewRun(body)] });
+        return outcome === "created"
+          ? json(201, { status: "created", event_id: body.event_id, run_id: body.run_id })
+          : json(200, { status: "duplicate", event_id: body.event_id, message: "Event already exists (idempotent)" });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: `${RUNS}/batch`,
+      summary: "Create many runs in one transaction",
+      auth: true,
+      rateLimited: true,
+      body: { schema: TelemetryRunBatch, size: "batch" },
+      async handle({ body }) {
+        const outcomes = body.length ? await store.write({ kind: "insert", runs: body.map(toNewRun) }) : [];
+        const inserted = outcomes.filter((o) => o === "created").length;
+        return json(200, { inserted, duplicates: outcomes.length - inserted, errors: [], total: body.length });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: RUNS,
+      summary: "Query runs, newest first",
+      auth: false,
+      rateLimited: true,
+      handle({ query }) {
+        return json(200, store.listRuns(parseListQuery(query)).map(toRunRecord));
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: RUN,
+      summary: "Get one run by event_id",
+      auth: false,
+      rateLimited: true,
+      handle({ params }) {
+        return json(200, toRunRecord(findRun(params.event_id!)));
+      },
+    }),
+    defineRoute({
+      method: "PATCH",
+      path: RUN,
+      summary: "Update fields of a run (nulls ignored)",
+      auth: true,
+      rateLimited: true,
+      body: { schema: RunUpdate, size: "single" },
+      async handle({ params, body }) {
+        const eventId = params.event_id!;
+        const { names, fields } = toUpdateFields(body);
+        if (names.length === 0) {
+          findRun(eventId);
+          throw new HttpError(400, "No valid fields to update");
+        }
+        if (!(await store.write({ kind: "update", eventId, fields }))) throw notFound(eventId);
+        return json(200, { event_id: eventId, updated: true, fields_updated: names });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: `${RUN}/associate-commit`,
+      summary: "Associate a git commit with a run",
+      auth: true,
+      rateLimited: true,
+      body: { schema: CommitAssociation, size: "single" },
+      async handle({ params, body }) {
+        const eventId = params.event_id!;
+        const fields: Record<string, string> = {
+          git_commit_hash: body.commit_hash,
+          git_commit_source: body.commit_source,
+          updated_at: nowTimestamp().text,
+        };
+        if (body.commit_author !== undefined) fields.git_commit_author = body.commit_author;
+        if (body.commit_timestamp !== undefined) fields.git_commit_timestamp = body.commit_timestamp;
+        const updated = await store.write({ kind: "update", eventId, fields });
+        if (!updated) throw notFound(eventId);
+        return json(200, { status: "success", event_id: eventId, run_id: updated.runId, commit_hash: body.commit_hash });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: `${RUN}/commit-url`,
+      summary: "Web URL of the run's commit",
+      auth: true,
+      rateLimited: true,
+      handle({ params }) {
+        return json(200, { commit_url: toRunRecord(findRun(params.event_id!)).commit_url });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: `${RUN}/repo-url`,
+      summary: "Web URL of the run's repository",
+      auth: true,
+      rateLimited: true,
+      handle({ params }) {
+        return json(200, { repo_url: toRunRecord(findRun(params.event_id!)).repo_url });
+      },
+    }),
+  ];
+}
+
+function raise(error: Error): never {
+  throw error;
+}
+
+const TIME_FILTERS = [
+  ["created_after", "createdAfterUs"],
+  ["created_before", "createdBeforeUs"],
+  ["start_time_from", "startFromUs"],
+  ["start_time_to", "startToUs"],
+] as const;
+
+/** Query string → RunQuery: 422 for limit/offset (FastAPI's shape), 400 for bad status or timestamps (the contract's). */
+export function parseListQuery(params: URLSearchParams): RunQuery {
+  const issues: ValidationIssue[] = [];
+  const query: RunQuery = {
+    equals: {},
+    limit: queryInteger(params, "limit", ListRunsQuery.properties.limit, issues),
+    offset: queryInteger(params, "offset", ListRunsQuery.properties.offset, issues),
+  };
+  if (issues.length) throw validationError(issues);
+  for (const column of FILTER_COLUMNS) {
+    const values = params.getAll(column);
+    if (values.length === 0) continue;
+    // Starlette reads a repeated single-valued parameter as its last value; status alone takes them all.
+    query.equals[column] = column === "status" ? values.map(filterStatus) : [values.at(-1)!];
+  }
+  for (const [name, key] of TIME_FILTERS) {
+    const text = params.get(name);
+    if (text === null) continue;
+    const parsed = parseFilterTimestamp(text);
+    if (!parsed.ok) throw new HttpError(400, `Invalid ISO8601 timestamp for ${name}: '${text}'`);
+    query[key] = parsed.micros;
+  }
+  return query;
+}
+
+function filterStatus(value: string): string {
+  const status = normalizeStatus(value);
+  if (!status) throw new HttpError(400, `Invalid status: '${value}'. ${STATUS_RULE_MESSAGE}`);
+  return status;
+}
+
+/** The parameter's value within the schema's bounds, or its default; a problem is added to `issues` in FastAPI's shape. */
+function queryInteger(params: URLSearchParams, name: string, schema: TSchema, issues: ValidationIssue[]): number {
+  const text = params.getAll(name).at(-1);
+  const fallback = schema.default as number;
+  if (text === undefined) return fallback;
+  const loc = ["query", name];
+  const value = /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (Number.isNaN(value)) {
+    issues.push({ type: "int_parsing", loc, msg: "Input should be a valid integer, unable to parse string as an integer", input: text });
+  } else if (value < schema.minimum) {
+    issues.push({ type: "greater_than_equal", loc, msg: `Input should be greater than or equal to ${schema.minimum}`, input: text, ctx: { ge: schema.minimum } });
+  } else if (value > schema.maximum) {
+    issues.push({ type: "less_than_equal", loc, msg: `Input should be less than or equal to ${schema.maximum}`, input: text, ctx: { le: schema.maximum } });
+  } else {
+    return value;
+  }
+  return fallback;
+}

@@ -1,0 +1,48 @@
+import { defineRoute, type Route } from "../http/route.ts";
+import { json, jsonObjectFromEntries, rawJson } from "../http/responses.ts";
+import { nowTimestamp } from "../domain/timestamps.ts";
+import type { RunStore } from "../store/run-store.ts";
+import { VERSION } from "../version.ts";
+
+const DAY_US = 86_400_000_000n;
+
+export function systemRoutes(store: RunStore): Route[] {
+  const dbPath = store.options.path;
+  return [
+    defineRoute({
+      method: "GET",
+      path: "/health",
+      summary: "Service health",
+      auth: false,
+      rateLimited: false,
+      handle() {
+        const { journalMode, synchronous } = store.settings();
+        return json(200, { status: "ok", version: VERSION, db_path: dbPath, journal_mode: journalMode, synchronous });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/metrics",
+      summary: "Run counts: total, per agent (largest first), last 24 hours",
+      auth: false,
+      rateLimited: false,
+      handle() {
+        const { total, agents, recent } = store.metrics(nowTimestamp().micros - DAY_US);
+        const { journalMode } = store.settings();
+        const performance = JSON.stringify({ db_path: dbPath, journal_mode: journalMode });
+        return rawJson(200, `{"total_runs":${total},"agents":${jsonObjectFromEntries(agents)},"recent_24h":${recent},"performance":${performance}}`);
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/api/v1/metadata",
+      summary: "Distinct agent names and job types",
+      auth: false,
+      rateLimited: true,
+      handle() {
+        const { agentNames, jobTypes } = store.metadata();
+        return json(200, { agent_names: agentNames, job_types: jobTypes, counts: { agent_names: agentNames.length, job_types: jobTypes.length } });
+      },
+    }),
+  ];
+}

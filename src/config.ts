@@ -1,0 +1,135 @@
+import { resolve } from "node:path";
+
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+/** Every setting in one typed object, read once at start-up. */
+export interface Config {
+  host: string;
+  port: number;
+  dbPath: string;
+  journalMode: string;
+  synchronous: string;
+  busyTimeoutMs: number;
+  authEnabled: boolean;
+  authToken: string | null;
+  rateLimitEnabled: boolean;
+  rateLimitRpm: number;
+  /** Upper bound on distinct client IPs the limiter remembers; memory stays bounded under a flood. */
+  rateLimitMaxClients: number;
+  /** Peer addresses whose X-Forwarded-For is believed; empty means the socket address is the client. */
+  trustedProxies: string[];
+  maxBodyBytes: number;
+  maxBatchBytes: number;
+  maxBatchItems: number;
+  logLevel: LogLevel;
+}
+
+/** A setting that cannot be used; main prints its message as one line and exits with code 2. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+const JOURNAL_MODES = ["DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"];
+const SYNCHRONOUS_LEVELS = ["OFF", "NORMAL", "FULL", "EXTRA"];
+const LOG_LEVELS = new Map<string, LogLevel>([["debug", "debug"], ["info", "info"], ["warning", "warning"], ["warn", "warning"], ["error", "error"], ["critical", "error"]]);
+const FLAGS = new Map([["--host", "TELEMETRY_API_HOST"], ["--port", "TELEMETRY_API_PORT"], ["--db", "TELEMETRY_DB_PATH"]]);
+
+/** Settings and their defaults, for --help and the README. */
+export const SETTINGS: readonly [name: string, fallback: string, meaning: string][] = [
+  ["TELEMETRY_API_HOST", "0.0.0.0", "address to listen on (--host)"],
+  ["TELEMETRY_API_PORT", "8765", "port to listen on, 0 picks a free one (--port)"],
+  ["TELEMETRY_DB_PATH", "./data/telemetry.sqlite", "SQLite database file, created with its folder (--db)"],
+  ["TELEMETRY_DB_JOURNAL_MODE", "WAL", JOURNAL_MODES.join(" | ")],
+  ["TELEMETRY_DB_SYNCHRONOUS", "FULL", SYNCHRONOUS_LEVELS.join(" | ")],
+  ["TELEMETRY_DB_BUSY_TIMEOUT_MS", "5000", "how long a write waits for another process's lock before a 503"],
+  ["TELEMETRY_API_AUTH_ENABLED", "false", "require a bearer token on write routes"],
+  ["TELEMETRY_API_AUTH_TOKEN", "", "the bearer token (required when auth is enabled)"],
+  ["TELEMETRY_RATE_LIMIT_ENABLED", "false", "per-client-IP token bucket"],
+  ["TELEMETRY_RATE_LIMIT_RPM", "60", "requests per minute per client IP"],
+  ["TELEMETRY_RATE_LIMIT_MAX_CLIENTS", "100000", "client IPs remembered by the limiter"],
+  ["TELEMETRY_TRUSTED_PROXIES", "", "comma-separated proxy IPs whose X-Forwarded-For is trusted"],
+  ["TELEMETRY_MAX_BODY_BYTES", "1048576", "largest single-run request body"],
+  ["TELEMETRY_MAX_BATCH_BYTES", "33554432", "largest batch request body"],
+  ["TELEMETRY_MAX_BATCH_ITEMS", "10000", "most runs in one batch"],
+  ["LOG_LEVEL", "info", "debug | info | warning | error"],
+];
+
+/** Builds the Config from command-line flags (which win) and the environment; throws ConfigError naming the bad setting. */
+export function loadConfig(argv: readonly string[], env: Env): Config {
+  const values: Env = { ...Object.fromEntries(SETTINGS.map(([name, fallback]) => [name, fallback])), ...definedOnly(env), ...parseFlags(argv) };
+  const get = (name: string) => (values[name] ?? "").trim();
+
+  const authEnabled = parseBoolean("TELEMETRY_API_AUTH_ENABLED", get("TELEMETRY_API_AUTH_ENABLED"));
+  const authToken = get("TELEMETRY_API_AUTH_TOKEN") || null;
+  if (authEnabled && !authToken) {
+    throw new ConfigError("TELEMETRY_API_AUTH_ENABLED=true needs TELEMETRY_API_AUTH_TOKEN to be set to a non-empty token");
+  }
+  const host = get("TELEMETRY_API_HOST");
+  if (!host) throw new ConfigError("TELEMETRY_API_HOST must not be empty");
+  const dbPath = get("TELEMETRY_DB_PATH");
+  if (!dbPath) throw new ConfigError("TELEMETRY_DB_PATH must not be empty");
+
+  return {
+    host,
+    port: parseInteger("TELEMETRY_API_PORT", get("TELEMETRY_API_PORT"), 0, 65535),
+    dbPath: dbPath === ":memory:" ? dbPath : resolve(dbPath),
+    journalMode: parseChoice("TELEMETRY_DB_JOURNAL_MODE", get("TELEMETRY_DB_JOURNAL_MODE"), JOURNAL_MODES),
+    synchronous: parseChoice("TELEMETRY_DB_SYNCHRONOUS", get("TELEMETRY_DB_SYNCHRONOUS"), SYNCHRONOUS_LEVELS),
+    busyTimeoutMs: parseInteger("TELEMETRY_DB_BUSY_TIMEOUT_MS", get("TELEMETRY_DB_BUSY_TIMEOUT_MS"), 0, 600_000),
+    authEnabled,
+    authToken,
+    rateLimitEnabled: parseBoolean("TELEMETRY_RATE_LIMIT_ENABLED", get("TELEMETRY_RATE_LIMIT_ENABLED")),
+    rateLimitRpm: parseInteger("TELEMETRY_RATE_LIMIT_RPM", get("TELEMETRY_RATE_LIMIT_RPM"), 1, 1_000_000_000),
+    rateLimitMaxClients: parseInteger("TELEMETRY_RATE_LIMIT_MAX_CLIENTS", get("TELEMETRY_RATE_LIMIT_MAX_CLIENTS"), 1, 100_000_000),
+    trustedProxies: get("TELEMETRY_TRUSTED_PROXIES").split(",").map((s) => s.trim()).filter(Boolean),
+    maxBodyBytes: parseInteger("TELEMETRY_MAX_BODY_BYTES", get("TELEMETRY_MAX_BODY_BYTES"), 1024, 2 ** 31),
+    maxBatchBytes: parseInteger("TELEMETRY_MAX_BATCH_BYTES", get("TELEMETRY_MAX_BATCH_BYTES"), 1024, 2 ** 31),
+    maxBatchItems: parseInteger("TELEMETRY_MAX_BATCH_ITEMS", get("TELEMETRY_MAX_BATCH_ITEMS"), 1, 10_000_000),
+    logLevel: parseLogLevel(get("LOG_LEVEL")),
+  };
+}
+
+function definedOnly(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+}
+
+function parseFlags(argv: readonly string[]): Env {
+  const out: Env = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const name = FLAGS.get(flag);
+    if (!name) throw new ConfigError(`unknown argument '${arg}' (try --help)`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function parseInteger(name: string, text: string, min: number, max: number): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
+  return n;
+}
+
+function parseBoolean(name: string, text: string): boolean {
+  const word = text.toLowerCase();
+  if (["true", "1", "yes", "on"].includes(word)) return true;
+  if (["false", "0", "no", "off"].includes(word)) return false;
+  throw new ConfigError(`${name} must be true or false, got '${text}'`);
+}
+
+function parseChoice(name: string, text: string, choices: readonly string[]): string {
+  const upper = text.toUpperCase();
+  if (!choices.includes(upper)) throw new ConfigError(`${name} must be one of ${choices.join(", ")}, got '${text}'`);
+  return upper;
+}
+
+function parseLogLevel(text: string): LogLevel {
+  const level = LOG_LEVELS.get(text.toLowerCase());
+  if (!level) throw new ConfigError(`LOG_LEVEL must be one of debug, info, warning, error, got '${text}'`);
+  return level;
+}

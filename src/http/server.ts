@@ -1,0 +1,80 @@
+import type { Server } from "bun";
+import type { Config } from "../config.ts";
+import { compileBodyValidator, type BodyValidator } from "../schema/validation.ts";
+import { StoreFailure } from "../store/errors.ts";
+import type { Logger } from "../logger.ts";
+import { createBearerAuth } from "./auth.ts";
+import { parseJsonBody, readBodyLimited } from "./body.ts";
+import { clientAddress } from "./client-ip.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { errorResponse, HttpError } from "./responses.ts";
+import type { Route } from "./route.ts";
+import { Router } from "./router.ts";
+
+const STORE_FAILURE_STATUS = { integrity: 400, busy: 503, unavailable: 503, internal: 500 } as const;
+
+/**
+ * The request pipeline, in the contract's order: route (404/405) → rate limit (429) → auth (401) →
+ * body size (413) → JSON and validation (422) → handler. Nothing about a body is read before auth passed.
+ */
+export function createHandler(routes: readonly Route[], config: Config, logger: Logger) {
+  const router = new Router(routes);
+  const validators = new Map<Route, BodyValidator<unknown>>(
+    routes.filter((r) => r.body).map((r) => [r, compileBodyValidator(r.body!.schema)]),
+  );
+  const limiter = config.rateLimitEnabled ? new RateLimiter(config.rateLimitRpm, config.rateLimitMaxClients) : null;
+  const authenticate = config.authEnabled ? createBearerAuth(config.authToken!) : null;
+  const trustedProxies = new Set(config.trustedProxies);
+
+  const pipeline = async (request: Request, server: Server<undefined>): Promise<Response> => {
+    const url = new URL(request.url);
+    const match = router.match(request.method, url.pathname);
+    if (match.kind === "not-found") throw new HttpError(404, "Not Found");
+    if (match.kind === "bad-path") throw new HttpError(400, "Malformed percent-encoding in the URL path");
+    if (match.kind === "method-not-allowed") throw new HttpError(405, "Method Not Allowed", { allow: match.allow.join(", ") });
+    const { route, params } = match;
+
+    if (limiter && route.rateLimited) {
+      const peer = server.requestIP(request)?.address ?? "unknown";
+      limiter.take(clientAddress(peer, request.headers.get("x-forwarded-for"), trustedProxies));
+    }
+    if (authenticate && route.auth) authenticate(request);
+
+    let body: unknown;
+    if (route.body) {
+      const batch = route.body.size === "batch";
+      const bytes = await readBodyLimited(
+        request,
+        batch ? config.maxBatchBytes : config.maxBodyBytes,
+        batch ? "TELEMETRY_MAX_BATCH_BYTES" : "TELEMETRY_MAX_BODY_BYTES",
+      );
+      const parsed = parseJsonBody(bytes);
+      if (batch && Array.isArray(parsed) && parsed.length > config.maxBatchItems) {
+        throw new HttpError(413, `Batch has ${parsed.length} runs; the limit is ${config.maxBatchItems} (TELEMETRY_MAX_BATCH_ITEMS)`);
+      }
+      const validated = validators.get(route)!(parsed);
+      if (!validated.ok) throw new HttpError(422, validated.issues);
+      body = validated.value;
+    }
+    // The validator for this route produced `body`, so it has the type the route declared.
+    return route.handle({ request, params, query: url.searchParams, body: body as never });
+  };
+
+  return async (request: Request, server: Server<undefined>): Promise<Response> => {
+    try {
+      return await pipeline(request, server);
+    } catch (error) {
+      return toErrorResponse(error, logger);
+    }
+  };
+}
+
+function toErrorResponse(error: unknown, logger: Logger): Response {
+  if (error instanceof HttpError) return errorResponse(error);
+  if (error instanceof StoreFailure) {
+    if (error.kind === "internal") logger.error("database error", { error: String(error.cause) });
+    return errorResponse(new HttpError(STORE_FAILURE_STATUS[error.kind], error.message, error.kind === "busy" || error.kind === "unavailable" ? { "retry-after": "1" } : {}));
+  }
+  logger.error("unhandled error", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  return errorResponse(new HttpError(500, "Internal Server Error"));
+}

@@ -1,0 +1,89 @@
+import type { Database } from "bun:sqlite";
+import { parseFilterTimestamp } from "../domain/timestamps.ts";
+import { RUN_COLUMNS, TABLE_CHECKS } from "./columns.ts";
+
+/** The schema version this build writes; 6 and 7 are the reference service's. */
+export const SCHEMA_VERSION = 8;
+
+const VERSIONS: Record<number, string> = {
+  6: "Schema v6: Canonical telemetry schema",
+  7: "Schema v7: job_type index",
+  8: "Schema v8: instant columns (created_at_us, start_time_us) for zone-correct filters and ordering",
+};
+
+/**
+ * Every filter the API offers is an equality on one of these columns, ordered by creation instant;
+ * a (column, created_at_us, id) index serves both the filter and the order without a sort or a scan.
+ */
+const INDEXES: readonly [name: string, columns: string][] = [
+  ["idx_runs_created_us", "created_at_us DESC, id DESC"],
+  ["idx_runs_start_us", "start_time_us"],
+  ["idx_runs_agent_created_us", "agent_name, created_at_us, id"],
+  ["idx_runs_status_created_us", "status, created_at_us, id"],
+  ["idx_runs_job_created_us", "job_type, created_at_us, id"],
+  ["idx_runs_environment_created_us", "environment, created_at_us, id"],
+  ["idx_runs_host_created_us", "host, created_at_us, id"],
+  ["idx_runs_product_created_us", "product, created_at_us, id"],
+  ["idx_runs_website_section", "website, website_section"],
+  ["idx_runs_run_id", "run_id"],
+  ["idx_runs_parent_run", "parent_run_id"],
+  ["idx_runs_commit", "git_commit_hash"],
+];
+
+const BACKFILL_CHUNK = 5_000;
+
+/** Brings any database (empty, reference v6/v7, or ours) to SCHEMA_VERSION without losing or changing a row. */
+export function migrate(db: Database): void {
+  db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    applied_at TEXT DEFAULT (datetime('now')),
+    description TEXT
+  )`);
+  const applied = new Set(db.query<{ version: number }, []>("SELECT version FROM schema_migrations").all().map((r) => r.version));
+  if (applied.has(SCHEMA_VERSION)) return;
+
+  db.transaction(() => {
+    const existing = new Set(db.query<{ name: string }, []>("SELECT name FROM pragma_table_info('agent_runs')").all().map((r) => r.name));
+    if (existing.size === 0) {
+      const body = [...RUN_COLUMNS.map((c) => `${c.name} ${c.decl}`), ...TABLE_CHECKS].join(",\n  ");
+      db.run(`CREATE TABLE agent_runs (\n  ${body}\n)`);
+    } else {
+      for (const c of RUN_COLUMNS) if (!existing.has(c.name)) db.run(`ALTER TABLE agent_runs ADD COLUMN ${c.name} ${c.decl}`);
+    }
+  }).immediate();
+
+  backfillInstants(db);
+
+  db.transaction(() => {
+    for (const [name, columns] of INDEXES) db.run(`CREATE INDEX IF NOT EXISTS ${name} ON agent_runs(${columns})`);
+    const record = db.prepare("INSERT OR IGNORE INTO schema_migrations (version, description) VALUES (?, ?)");
+    for (const [version, description] of Object.entries(VERSIONS)) record.run(Number(version), description);
+  }).immediate();
+}
+
+/**
+ * Old rows carry only text timestamps (some zone-less, from SQLite's datetime('now'), read as UTC).
+ * Done in chunks so a 20M-row upgrade neither holds one giant transaction nor restarts from zero after a crash.
+ */
+function backfillInstants(db: Database): void {
+  const select = db.prepare<{ id: number; created_at: string | null; start_time: string | null }, [number, number]>(
+    `SELECT id, created_at, start_time FROM agent_runs
+     WHERE id > ? AND (created_at_us IS NULL OR start_time_us IS NULL) ORDER BY id LIMIT ?`,
+  );
+  const update = db.prepare("UPDATE agent_runs SET created_at_us = ?, start_time_us = ? WHERE id = ?");
+  let after = 0;
+  for (;;) {
+    const rows = select.all(after, BACKFILL_CHUNK);
+    if (rows.length === 0) return;
+    db.transaction(() => {
+      for (const row of rows) update.run(instantOrNull(row.created_at), instantOrNull(row.start_time), row.id);
+    }).immediate();
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+function instantOrNull(text: string | null): bigint | null {
+  if (text === null) return null;
+  const parsed = parseFilterTimestamp(text);
+  return parsed.ok ? parsed.micros : null;
+}
