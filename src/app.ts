@@ -1,10 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { docsRoutes } from "./api/docs.ts";
+import { buildOpenApiDocument } from "./api/openapi.ts";
 import { runRoutes } from "./api/runs.ts";
 import { systemRoutes } from "./api/system.ts";
 import type { Config } from "./config.ts";
+import type { Route } from "./http/route.ts";
 import { createHandler } from "./http/server.ts";
 import type { Logger } from "./logger.ts";
+import { acquireDatabaseLock } from "./process-lock.ts";
 import { RunStore } from "./store/run-store.ts";
 
 export interface App {
@@ -16,14 +20,23 @@ export interface App {
 
 /** Opens (and migrates) the database, then serves the API. Used by main and by the HTTP tests alike. */
 export function startApp(config: Config, logger: Logger): App {
-  if (config.dbPath !== ":memory:") mkdirSync(dirname(config.dbPath), { recursive: true });
-  const store = new RunStore({
-    path: config.dbPath,
-    journalMode: config.journalMode,
-    synchronous: config.synchronous,
-    busyTimeoutMs: config.busyTimeoutMs,
-  });
-  const routes = [...systemRoutes(store), ...runRoutes(store)];
+  const onDisk = config.dbPath !== ":memory:";
+  if (onDisk) mkdirSync(dirname(config.dbPath), { recursive: true });
+  const lock = onDisk ? acquireDatabaseLock(config.dbPath) : { release() {} };
+  let store: RunStore;
+  try {
+    store = new RunStore({
+      path: config.dbPath,
+      journalMode: config.journalMode,
+      synchronous: config.synchronous,
+      busyTimeoutMs: config.busyTimeoutMs,
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  const routes: Route[] = [...systemRoutes(store), ...runRoutes(store)];
+  routes.push(...docsRoutes(() => buildOpenApiDocument(routes)));
   const handler = createHandler(routes, config, logger);
   let server: ReturnType<typeof Bun.serve>;
   try {
@@ -32,11 +45,12 @@ export function startApp(config: Config, logger: Logger): App {
       port: config.port,
       // Our own limits answer with the contract's 413 body; Bun's cap only stops bodies past all of them.
       maxRequestBodySize: Math.max(config.maxBodyBytes, config.maxBatchBytes) + 1024 * 1024,
+      development: false,
       fetch: handler,
       error: () => new Response('{"detail":"Internal Server Error"}', { status: 500, headers: { "content-type": "application/json" } }),
     });
   } catch (error) {
-    void store.close();
+    void store.close().finally(() => lock.release());
     throw error;
   }
   return {
@@ -45,6 +59,7 @@ export function startApp(config: Config, logger: Logger): App {
     async stop() {
       await server.stop();
       await store.close();
+      lock.release();
     },
   };
 }

@@ -1,25 +1,31 @@
 import { startApp } from "./app.ts";
+import { healthcheck, USAGE } from "./cli.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { VERSION } from "./version.ts";
 
-/** Entry point: argv + env → Config → store → server; signals stop it cleanly; bad configuration exits 2. */
-function main(): void {
+/** In-flight requests and queued writes get this long after SIGTERM/SIGINT before the process gives up. */
+const SHUTDOWN_GRACE_MS = 9_000;
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`local-telemetry-api: ${message}\n`);
+  process.exit(code);
+}
+
+function serve(argv: readonly string[]): void {
   let config;
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    config = loadConfig(argv, process.env);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`local-telemetry-api: invalid configuration: ${error.message}\n`);
-    process.exit(2);
+    if (error instanceof ConfigError) fail(2, `invalid configuration: ${error.message}`);
+    throw error;
   }
   const logger = createLogger(config.logLevel);
-  let app;
+  let app: ReturnType<typeof startApp>;
   try {
     app = startApp(config, logger);
   } catch (error) {
-    process.stderr.write(`local-telemetry-api: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+    fail(1, `cannot start: ${error instanceof Error ? error.message : String(error)}`);
   }
   logger.info("listening", { url: app.url.href, version: VERSION, db_path: config.dbPath });
 
@@ -28,16 +34,34 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     logger.info("shutting down", { signal });
+    setTimeout(() => fail(1, "shutdown took too long; exiting with writes possibly unacknowledged"), SHUTDOWN_GRACE_MS).unref();
     app.stop().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error("shutdown failed", { error: String(error) });
-        process.exit(1);
+      () => {
+        logger.info("stopped", { signal });
+        process.exit(0);
       },
+      (error) => fail(1, `shutdown failed: ${String(error)}`),
     );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-main();
+/** Entry point: subcommand dispatch; exit codes 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+async function main(argv: readonly string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (argv.includes("--version")) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const [command, ...rest] = argv;
+  if (command === "healthcheck") process.exit((await healthcheck(rest, process.env)) ? 0 : 1);
+  if (command === "serve") return serve(rest);
+  if (command === undefined || command.startsWith("-")) return serve(argv);
+  fail(2, `unknown command '${command}' (try --help)`);
+}
+
+await main(process.argv.slice(2));

@@ -4,6 +4,11 @@ import { nowTimestamp, parseFilterTimestamp } from "../domain/timestamps.ts";
 import { defineRoute, type Route } from "../http/route.ts";
 import { HttpError, json, validationError } from "../http/responses.ts";
 import type { ValidationIssue } from "../schema/validation.ts";
+import { Type } from "@sinclair/typebox";
+import { BATCH_EXAMPLE, COMMIT_ASSOCIATION_EXAMPLE, RUN_UPDATE_EXAMPLE, TELEMETRY_RUN_EXAMPLE } from "../schema/examples.ts";
+import {
+  BatchResponse, CommitAssociated, CommitUrlResponse, ErrorResponse, RepoUrlResponse, RunCreated, RunDuplicate, RunRecord, RunUpdated,
+} from "../schema/responses.ts";
 import { CommitAssociation, ListRunsQuery, RunUpdate, TelemetryRun, TelemetryRunBatch } from "../schema/runs.ts";
 import { FILTER_COLUMNS, type RunQuery, type RunStore } from "../store/run-store.ts";
 import { toNewRun, toUpdateFields } from "./new-run.ts";
@@ -24,7 +29,12 @@ export function runRoutes(store: RunStore): Route[] {
       summary: "Create a run (idempotent by event_id)",
       auth: true,
       rateLimited: true,
-      body: { schema: TelemetryRun, size: "single" },
+      body: { schema: TelemetryRun, size: "single", example: TELEMETRY_RUN_EXAMPLE },
+      responses: {
+        201: { description: "Run created.", schema: RunCreated },
+        200: { description: "Known event_id: nothing changed (idempotent retry).", schema: RunDuplicate },
+        400: { description: "Database integrity error.", schema: ErrorResponse },
+      },
       async handle({ body }) {
         const [outcome] = await store.write({ kind: "insert", runs: [toNewRun(body)] });
         return outcome === "created"
@@ -38,7 +48,8 @@ export function runRoutes(store: RunStore): Route[] {
       summary: "Create many runs in one transaction",
       auth: true,
       rateLimited: true,
-      body: { schema: TelemetryRunBatch, size: "batch" },
+      body: { schema: TelemetryRunBatch, size: "batch", example: BATCH_EXAMPLE },
+      responses: { 200: { description: "Counts of inserted and duplicate runs; one invalid item rejects the whole batch (422).", schema: BatchResponse } },
       async handle({ body }) {
         const outcomes = body.length ? await store.write({ kind: "insert", runs: body.map(toNewRun) }) : [];
         const inserted = outcomes.filter((o) => o === "created").length;
@@ -51,6 +62,11 @@ export function runRoutes(store: RunStore): Route[] {
       summary: "Query runs, newest first",
       auth: false,
       rateLimited: true,
+      query: ListRunsQuery,
+      responses: {
+        200: { description: "Matching runs, newest created_at first.", schema: Type.Array(RunRecord) },
+        400: { description: "Invalid status or timestamp filter.", schema: ErrorResponse },
+      },
       handle({ query }) {
         return json(200, store.listRuns(parseListQuery(query)).map(toRunRecord));
       },
@@ -61,6 +77,7 @@ export function runRoutes(store: RunStore): Route[] {
       summary: "Get one run by event_id",
       auth: false,
       rateLimited: true,
+      responses: { 200: { description: "The run (an object, not an array).", schema: RunRecord } },
       handle({ params }) {
         return json(200, toRunRecord(findRun(params.event_id!)));
       },
@@ -71,7 +88,11 @@ export function runRoutes(store: RunStore): Route[] {
       summary: "Update fields of a run (nulls ignored)",
       auth: true,
       rateLimited: true,
-      body: { schema: RunUpdate, size: "single" },
+      body: { schema: RunUpdate, size: "single", example: RUN_UPDATE_EXAMPLE },
+      responses: {
+        200: { description: "Update applied.", schema: RunUpdated },
+        400: { description: "No valid fields to update.", schema: ErrorResponse },
+      },
       async handle({ params, body }) {
         const eventId = params.event_id!;
         const { names, fields } = toUpdateFields(body);
@@ -89,7 +110,8 @@ export function runRoutes(store: RunStore): Route[] {
       summary: "Associate a git commit with a run",
       auth: true,
       rateLimited: true,
-      body: { schema: CommitAssociation, size: "single" },
+      body: { schema: CommitAssociation, size: "single", example: COMMIT_ASSOCIATION_EXAMPLE },
+      responses: { 200: { description: "Association saved.", schema: CommitAssociated } },
       async handle({ params, body }) {
         const eventId = params.event_id!;
         const fields: Record<string, string> = {
@@ -110,6 +132,7 @@ export function runRoutes(store: RunStore): Route[] {
       summary: "Web URL of the run's commit",
       auth: true,
       rateLimited: true,
+      responses: { 200: { description: "The commit URL, or null for unsupported hosts or a missing hash.", schema: CommitUrlResponse } },
       handle({ params }) {
         return json(200, { commit_url: toRunRecord(findRun(params.event_id!)).commit_url });
       },
@@ -120,6 +143,7 @@ export function runRoutes(store: RunStore): Route[] {
       summary: "Web URL of the run's repository",
       auth: true,
       rateLimited: true,
+      responses: { 200: { description: "The repository URL, or null for unsupported hosts.", schema: RepoUrlResponse } },
       handle({ params }) {
         return json(200, { repo_url: toRunRecord(findRun(params.event_id!)).repo_url });
       },

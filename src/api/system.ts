@@ -3,6 +3,7 @@ import { json, jsonObjectFromEntries, rawJson } from "../http/responses.ts";
 import { nowTimestamp } from "../domain/timestamps.ts";
 import type { RunStore } from "../store/run-store.ts";
 import { VERSION } from "../version.ts";
+import { HealthResponse, MetadataResponse, MetricsResponse } from "../schema/responses.ts";
 
 const DAY_US = 86_400_000_000n;
 
@@ -13,6 +14,7 @@ export function systemRoutes(store: RunStore): Route[] {
       method: "GET",
       path: "/health",
       summary: "Service health",
+      responses: { 200: { description: "The service is up; database settings as the open database reports them.", schema: HealthResponse } },
       auth: false,
       rateLimited: false,
       handle() {
@@ -24,6 +26,7 @@ export function systemRoutes(store: RunStore): Route[] {
       method: "GET",
       path: "/metrics",
       summary: "Run counts: total, per agent (largest first), last 24 hours",
+      responses: { 200: { description: "System metrics.", schema: MetricsResponse } },
       auth: false,
       rateLimited: false,
       handle() {
@@ -37,6 +40,7 @@ export function systemRoutes(store: RunStore): Route[] {
       method: "GET",
       path: "/api/v1/metadata",
       summary: "Distinct agent names and job types",
+      responses: { 200: { description: "Names in code-point order, with counts.", schema: MetadataResponse } },
       auth: false,
       rateLimited: true,
       handle() {

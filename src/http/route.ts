@@ -1,4 +1,4 @@
-import type { Static, TArray, TObject } from "@sinclair/typebox";
+import type { Static, TArray, TObject, TSchema } from "@sinclair/typebox";
 
 export type BodySchema = TObject | TArray<TObject>;
 
@@ -19,7 +19,11 @@ export interface Route<S extends BodySchema | undefined = BodySchema | undefined
   /** Enforced only when rate limiting is enabled. */
   rateLimited: boolean;
   /** Which size limit applies to the body: single-run or batch settings. */
-  body?: { schema: NonNullable<S>; size: "single" | "batch" };
+  body?: { schema: NonNullable<S>; size: "single" | "batch"; example?: unknown };
+  /** Documented query parameters; the handler enforces the limits and defaults declared here. */
+  query?: TObject;
+  /** The answers this route itself gives; errors the pipeline adds (401, 413, 422, 429, ...) follow from the flags above. */
+  responses: Partial<Record<number, { description: string; schema: TSchema }>>;
   handle(context: RouteContext<S extends BodySchema ? Static<S> : undefined>): Response | Promise<Response>;
 }
 

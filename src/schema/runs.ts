@@ -9,7 +9,7 @@ const Text = (description?: string) => Type.String(description ? { description }
 const RequiredText = (description: string) => Type.String({ minLength: 1, description });
 const Counter = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_COUNTER, description });
 const Timestamp = (description: string) =>
-  Type.String({ format: Formats.zonedDateTime, description: `${description} RFC 3339 date-time with a zone.`, examples: ["2026-01-05T18:40:27.000000+00:00"] });
+  Type.String({ minLength: 1, format: Formats.zonedDateTime, description: `${description} RFC 3339 date-time with a zone.`, examples: ["2026-01-05T18:40:27.000000+00:00"] });
 const JsonObject = (description: string) => Type.Record(Type.String(), Type.Unknown(), { description });
 const Status = Type.String({
   format: Formats.runStatus,

@@ -127,10 +127,14 @@ export class RunStore {
     });
   }
 
-  /** Commits what is queued, then closes; the WAL is checkpointed by SQLite on the last close. */
+  /** Commits what is queued, folds the WAL back into the database file, then closes. */
   async close(): Promise<void> {
     await this.writes.drain();
-    this.db.close();
+    try {
+      this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    } finally {
+      this.db.close();
+    }
   }
 
   private read<T>(fn: () => T): T {

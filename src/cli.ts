@@ -1,0 +1,30 @@
+import { SETTINGS } from "./config.ts";
+import { VERSION } from "./version.ts";
+
+export const USAGE = `local-telemetry-api ${VERSION}: telemetry server for agent and job runs
+
+Usage:
+  local-telemetry-api [serve] [--host H] [--port P] [--db PATH]   run the server (default command)
+  local-telemetry-api healthcheck [--url URL]                      exit 0 if the server answers /health, else 1
+  local-telemetry-api --help | --version
+
+Flags override environment variables. Environment (default):
+${SETTINGS.map(([name, fallback, meaning]) => `  ${name.padEnd(34)} ${(fallback || "(unset)").padEnd(26)} ${meaning}`).join("\n")}
+
+healthcheck --url defaults to http://127.0.0.1:$TELEMETRY_API_PORT/health.
+Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage.
+`;
+
+/** Asks a running server for /health; true only for a 200 whose body says status ok. */
+export async function healthcheck(argv: readonly string[], env: Record<string, string | undefined>): Promise<boolean> {
+  const at = argv.indexOf("--url");
+  const inline = argv.find((a) => a.startsWith("--url="))?.slice(6);
+  const url = inline ?? (at >= 0 ? argv[at + 1] : undefined) ?? `http://127.0.0.1:${env.TELEMETRY_API_PORT || "8765"}/health`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const body = (await response.json()) as { status?: unknown };
+    return response.status === 200 && body.status === "ok";
+  } catch {
+    return false;
+  }
+}
