@@ -48,22 +48,22 @@ export function parseFilterTimestamp(text: string): ParsedTimestamp {
   return parse(text, false);
 }
 
+let lastNow: Micros = 0n;
+
 /**
  * The server's "now" in the exact form 2026-01-05T18:40:27.123456+00:00 (6 fractional digits, +00:00), plus its micros.
  *
- * Date.now() supplies the wall-clock millisecond; performance.now() only
- * supplies the three sub-millisecond digits, so stored values don't all end
- * in "000". Those digits come from a different clock whose millisecond
- * boundaries are not aligned with Date.now()'s, so they add resolution but
- * not accuracy, and two calls within the same millisecond are not
- * guaranteed to be in increasing order.
+ * Date.now() supplies the wall-clock millisecond and performance.now() the sub-millisecond digits. Those two
+ * clocks' millisecond edges are not aligned, and the wall clock can step back, so the result is also kept
+ * strictly increasing within the process: runs created one after another sort in creation order.
  */
 export function nowTimestamp(): { text: string; micros: Micros } {
   // Flooring before the modulo keeps the result an exact integer in 0..999;
   // multiplying a float fraction could round up to 1000.
   const subMillisecond = Math.floor(performance.now() * 1000) % 1000;
-  const micros = BigInt(Date.now()) * 1000n + BigInt(subMillisecond);
-  return { text: formatMicrosUtc(micros), micros };
+  const wall = BigInt(Date.now()) * 1000n + BigInt(subMillisecond);
+  lastNow = wall > lastNow ? wall : lastNow + 1n;
+  return { text: formatMicrosUtc(lastNow), micros: lastNow };
 }
 
 // The instants that format to a 4-digit year; anything outside cannot be

@@ -26,8 +26,7 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
   const authenticate = config.authEnabled ? createBearerAuth(config.authToken!) : null;
   const trustedProxies = new Set(config.trustedProxies);
 
-  const pipeline = async (request: Request, server: Server<undefined>): Promise<Response> => {
-    const url = new URL(request.url);
+  const pipeline = async (request: Request, url: URL, server: Server<undefined>): Promise<Response> => {
     const match = router.match(request.method, url.pathname);
     if (match.kind === "not-found") throw new HttpError(404, "Not Found");
     if (match.kind === "bad-path") throw new HttpError(400, "Malformed percent-encoding in the URL path");
@@ -61,12 +60,33 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
   };
 
   return async (request: Request, server: Server<undefined>): Promise<Response> => {
+    const started = performance.now();
+    const url = new URL(request.url);
+    let response: Response;
     try {
-      return await pipeline(request, server);
+      response = await pipeline(request, url, server);
     } catch (error) {
-      return toErrorResponse(error, logger);
+      response = toErrorResponse(error, logger);
     }
+    const requestId = acceptableRequestId(request.headers.get("x-request-id")) ?? crypto.randomUUID();
+    response.headers.set("x-request-id", requestId);
+    response.headers.set("x-content-type-options", "nosniff");
+    // Never the Authorization header, a token or a body: only what identifies the request.
+    logger.info("request", {
+      request_id: requestId,
+      method: request.method,
+      path: url.pathname,
+      status: response.status,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      client_ip: server.requestIP(request)?.address ?? null,
+    });
+    return response;
   };
+}
+
+/** A client's own request id is echoed only if it is short printable ASCII, so it cannot forge log lines. */
+function acceptableRequestId(value: string | null): string | null {
+  return value !== null && /^[\x21-\x7e]{1,128}$/.test(value) ? value : null;
 }
 
 function toErrorResponse(error: unknown, logger: Logger): Response {

@@ -555,6 +555,15 @@ describe("nowTimestamp", () => {
     expect(now.micros <= after).toBe(true);
   });
 
+  test("successive calls are strictly increasing (runs created in sequence sort in creation order)", () => {
+    let previous = nowTimestamp().micros;
+    for (let i = 0; i < 10_000; i++) {
+      const next = nowTimestamp().micros;
+      if (next <= previous) expect({ i, next, previous }).toEqual({ i, next: previous + 1n, previous });
+      previous = next;
+    }
+  });
+
   test("sub-millisecond digits vary", () => {
     const endings = new Set<string>();
     for (let i = 0; i < 200 && endings.size < 3; i++) {
