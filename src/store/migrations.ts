@@ -40,7 +40,12 @@ export function migrate(db: Database): void {
     description TEXT
   )`);
   const applied = new Set(db.query<{ version: number }, []>("SELECT version FROM schema_migrations").all().map((r) => r.version));
-  if (applied.has(SCHEMA_VERSION)) return;
+  if (applied.has(SCHEMA_VERSION)) {
+    // Rows another tool inserted while we were not running (an ops sqlite3 shell, a rolled-back reference
+    // service) have no instants yet; the indexes on both columns make this a cheap look-up when there are none.
+    backfillInstants(db);
+    return;
+  }
 
   db.transaction(() => {
     const existing = new Set(db.query<{ name: string }, []>("SELECT name FROM pragma_table_info('agent_runs')").all().map((r) => r.name));

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { startTestServer, type TestServer } from "../support/server.ts";
+
+type Operation = {
+  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
+  security?: unknown[];
+  parameters?: { name: string; in: string; schema: Record<string, unknown> }[];
+  requestBody?: { content: { "application/json": { example?: unknown } } };
+};
+type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: Record<string, unknown> };
+
+let server: TestServer;
+let doc: Document;
+beforeAll(async () => {
+  server = await startTestServer();
+  const response = await server.call("GET", "/openapi.json");
+  expect(response.status).toBe(200);
+  doc = (await response.json()) as Document;
+});
+afterAll(() => server.close());
+
+const operations = () => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+
+describe("/openapi.json", () => {
+  test("is a valid OpenAPI 3.1 document according to a real validator", async () => {
+    const result = await new Validator().validate(doc as unknown as object);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(doc.openapi).toBe("3.1.0");
+  });
+
+  test("documents exactly the routes the router serves", async () => {
+    const documented = operations().map(({ path, method }) => `${method.toUpperCase()} ${path}`).sort();
+    expect(documented).toEqual(
+      [
+        "GET /health", "GET /metrics", "GET /api/v1/metadata", "POST /api/v1/runs", "POST /api/v1/runs/batch", "GET /api/v1/runs",
+        "GET /api/v1/runs/{event_id}", "PATCH /api/v1/runs/{event_id}", "POST /api/v1/runs/{event_id}/associate-commit",
+        "GET /api/v1/runs/{event_id}/commit-url", "GET /api/v1/runs/{event_id}/repo-url",
+        "GET /openapi.json", "GET /docs", "GET /redoc", "GET /docs/scalar.js", "GET /docs/init.js",
+      ].sort(),
+    );
+    // And every documented operation is really served (no 404/405 from the router).
+    for (const { path, method } of operations()) {
+      const response = await server.call(method.toUpperCase(), path.replace("{event_id}", "no-such-run"), method === "get" ? undefined : {});
+      expect({ path, method, status: response.status }).not.toMatchObject({ status: 405 });
+      if (!path.includes("{event_id}")) expect({ path, method, status: response.status }).not.toMatchObject({ status: 404 });
+    }
+  });
+
+  test("bearer security is declared on exactly the routes that enforce auth", () => {
+    const secured = operations().filter(({ op }) => op.security).map(({ path, method }) => `${method.toUpperCase()} ${path}`).sort();
+    expect(secured).toEqual(
+      [
+        "POST /api/v1/runs", "POST /api/v1/runs/batch", "PATCH /api/v1/runs/{event_id}", "POST /api/v1/runs/{event_id}/associate-commit",
+        "GET /api/v1/runs/{event_id}/commit-url", "GET /api/v1/runs/{event_id}/repo-url",
+      ].sort(),
+    );
+    for (const { op } of operations().filter(({ op }) => op.security)) expect(op.responses["401"]?.headers).toHaveProperty("WWW-Authenticate");
+  });
+
+  test("response codes of the contract are documented", () => {
+    const codes = (path: string, method: string) => Object.keys(doc.paths[path]![method]!.responses).sort();
+    expect(codes("/api/v1/runs", "post")).toEqual(expect.arrayContaining(["200", "201", "400", "401", "405", "413", "422", "429", "500"]));
+    expect(codes("/api/v1/runs", "get")).toEqual(expect.arrayContaining(["200", "400", "422", "429", "500"]));
+    expect(codes("/api/v1/runs/{event_id}", "patch")).toEqual(expect.arrayContaining(["200", "400", "401", "404", "413", "422", "429"]));
+    expect(codes("/health", "get")).not.toContain("429");
+    expect(doc.paths["/api/v1/runs"]!.post!.responses["429"]!.headers).toHaveProperty("Retry-After");
+  });
+
+  test("query parameters carry their limits and defaults; examples come from the contract", () => {
+    const params = doc.paths["/api/v1/runs"]!.get!.parameters!;
+    const limit = params.find((p) => p.name === "limit")!;
+    expect(limit.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 1000, default: 100 });
+    expect(params.find((p) => p.name === "offset")!.schema).toMatchObject({ minimum: 0, default: 0 });
+    expect(params.map((p) => p.name)).toEqual(expect.arrayContaining(["agent_name", "status", "job_type", "created_before", "created_after", "start_time_from", "start_time_to"]));
+    const example = doc.paths["/api/v1/runs"]!.post!.requestBody!.content["application/json"].example as Record<string, unknown>;
+    expect(example.event_id).toBe("550e8400-e29b-41d4-a716-446655440000");
+  });
+});
