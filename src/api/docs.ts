@@ -17,6 +17,7 @@ const SCALAR_CONFIG = {
   agent: { disabled: true },
   mcp: { disabled: true },
   showDeveloperTools: "never",
+  defaultOpenAllTags: true,
 };
 
 const INIT_SCRIPT = `Scalar.createApiReference("#app", ${JSON.stringify(SCALAR_CONFIG)});\n`;
@@ -27,6 +28,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>local-telemetry-api — API reference</title>
+<link rel="icon" href="data:,">
 </head>
 <body>
 <div id="app"></div>
