@@ -1,19 +1,23 @@
-// A module (for top-level await), run by `npm run build`.
-export {};
-// Compiles the server into one self-contained executable: dist/local-telemetry-api.
-// Minified, with the source map embedded so a crash still names a source line.
-const outfile = "dist/local-telemetry-api";
+// Compiles the server into one self-contained executable (default dist/local-telemetry-api).
+// Minified; the source map is embedded by --compile, so a crash still names a source line.
 
-const result = await Bun.build({
-  entrypoints: ["src/main.ts"],
-  compile: { outfile },
-  minify: true,
-  sourcemap: "linked",
-  target: "bun",
-});
-
-if (!result.success) {
-  for (const log of result.logs) console.error(log);
-  process.exit(1);
+export async function buildBinary(outfile = "dist/local-telemetry-api"): Promise<string> {
+  const result = await Bun.build({
+    entrypoints: [`${import.meta.dir}/src/main.ts`],
+    compile: { outfile },
+    minify: true,
+    sourcemap: "linked",
+    target: "bun",
+  });
+  if (!result.success) throw new AggregateError(result.logs, "build failed");
+  return outfile;
 }
-console.log(`built ${outfile}`);
+
+if (import.meta.main) {
+  try {
+    console.log(`built ${await buildBinary()}`);
+  } catch (error) {
+    console.error(error instanceof AggregateError ? error.errors.join("\n") : error);
+    process.exit(1);
+  }
+}

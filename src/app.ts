@@ -43,8 +43,8 @@ export function startApp(config: Config, logger: Logger): App {
     server = Bun.serve({
       hostname: config.host,
       port: config.port,
-      // Our own limits answer with the contract's 413 body; Bun's cap only stops bodies past all of them.
-      maxRequestBodySize: Math.max(config.maxBodyBytes, config.maxBatchBytes) + 1024 * 1024,
+      // Bodies are streamed and capped by our own limits after auth (401 before 413); Bun must not refuse them first.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       development: false,
       fetch: handler,
       error: () => new Response('{"detail":"Internal Server Error"}', { status: 500, headers: { "content-type": "application/json" } }),

@@ -21,21 +21,14 @@ function serve(argv: readonly string[]): void {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  let app: ReturnType<typeof startApp>;
-  try {
-    app = startApp(config, logger);
-  } catch (error) {
-    fail(1, `cannot start: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  logger.info("listening", { url: app.url.href, version: VERSION, db_path: config.dbPath });
-
+  let app: ReturnType<typeof startApp> | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info("shutting down", { signal });
     setTimeout(() => fail(1, "shutdown took too long; exiting with writes possibly unacknowledged"), SHUTDOWN_GRACE_MS).unref();
-    app.stop().then(
+    (app?.stop() ?? Promise.resolve()).then(
       () => {
         logger.info("stopped", { signal });
         process.exit(0);
@@ -43,8 +36,16 @@ function serve(argv: readonly string[]): void {
       (error) => fail(1, `shutdown failed: ${String(error)}`),
     );
   };
+  // Installed before listening, so a supervisor's SIGTERM right after start-up still stops cleanly.
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+
+  try {
+    app = startApp(config, logger);
+  } catch (error) {
+    fail(1, `cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  logger.info("listening", { url: app.url.href, version: VERSION, db_path: config.dbPath });
 }
 
 /** Entry point: subcommand dispatch; exit codes 0 ok, 1 runtime failure, 2 bad configuration or usage. */
