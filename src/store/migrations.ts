@@ -1,14 +1,12 @@
 import type { Database } from "bun:sqlite";
 import { parseFilterTimestamp } from "../domain/timestamps.ts";
 import { RUN_COLUMNS, TABLE_CHECKS } from "./columns.ts";
+import { COUNTER_SCHEMA, rebuildCounters } from "./counters.ts";
 
-/** The schema version this build writes; 6 and 7 are the reference service's. */
-export const SCHEMA_VERSION = 8;
-
-const VERSIONS: Record<number, string> = {
+/** Versions 6 and 7 are the reference service's; a database it wrote already records them. */
+const REFERENCE_VERSIONS: Record<number, string> = {
   6: "Schema v6: Canonical telemetry schema",
   7: "Schema v7: job_type index",
-  8: "Schema v8: instant columns (created_at_us, start_time_us) for zone-correct filters and ordering",
 };
 
 /**
@@ -30,9 +28,51 @@ const INDEXES: readonly [name: string, columns: string][] = [
   ["idx_runs_commit", "git_commit_hash"],
 ];
 
+interface Step {
+  version: number;
+  description: string;
+  apply(db: Database): void;
+}
+
+/** Our steps, applied in order to whatever a database lacks; each runs once and is recorded. */
+const STEPS: readonly Step[] = [
+  {
+    version: 8,
+    description: "Schema v8: instant columns (created_at_us, start_time_us) for zone-correct filters and ordering",
+    apply(db) {
+      db.transaction(() => {
+        const existing = new Set(db.query<{ name: string }, []>("SELECT name FROM pragma_table_info('agent_runs')").all().map((r) => r.name));
+        if (existing.size === 0) {
+          const body = [...RUN_COLUMNS.map((c) => `${c.name} ${c.decl}`), ...TABLE_CHECKS].join(",\n  ");
+          db.run(`CREATE TABLE agent_runs (\n  ${body}\n)`);
+        } else {
+          for (const c of RUN_COLUMNS) if (!existing.has(c.name)) db.run(`ALTER TABLE agent_runs ADD COLUMN ${c.name} ${c.decl}`);
+        }
+      }).immediate();
+      backfillInstants(db);
+      db.transaction(() => {
+        for (const [name, columns] of INDEXES) db.run(`CREATE INDEX IF NOT EXISTS ${name} ON agent_runs(${columns})`);
+      }).immediate();
+    },
+  },
+  {
+    version: 9,
+    description: "Schema v9: counter tables kept by triggers, so /metrics and /api/v1/metadata never scan agent_runs",
+    apply(db) {
+      db.transaction(() => {
+        for (const statement of COUNTER_SCHEMA) db.run(statement);
+        rebuildCounters(db);
+      }).immediate();
+    },
+  },
+];
+
+/** The newest version this build writes. */
+export const SCHEMA_VERSION = STEPS[STEPS.length - 1]!.version;
+
 const BACKFILL_CHUNK = 5_000;
 
-/** Brings any database (empty, reference v6/v7, or ours) to SCHEMA_VERSION without losing or changing a row. */
+/** Brings any database (empty, reference v6/v7, or ours) to the newest version without losing or changing a row. */
 export function migrate(db: Database): void {
   db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
@@ -40,30 +80,19 @@ export function migrate(db: Database): void {
     description TEXT
   )`);
   const applied = new Set(db.query<{ version: number }, []>("SELECT version FROM schema_migrations").all().map((r) => r.version));
-  if (applied.has(SCHEMA_VERSION)) {
+  const record = db.prepare("INSERT OR IGNORE INTO schema_migrations (version, description) VALUES (?, ?)");
+  const pending = STEPS.filter((step) => !applied.has(step.version));
+  if (pending.length === 0) {
     // Rows another tool inserted while we were not running (an ops sqlite3 shell, a rolled-back reference
     // service) have no instants yet; the indexes on both columns make this a cheap look-up when there are none.
     backfillInstants(db);
     return;
   }
-
-  db.transaction(() => {
-    const existing = new Set(db.query<{ name: string }, []>("SELECT name FROM pragma_table_info('agent_runs')").all().map((r) => r.name));
-    if (existing.size === 0) {
-      const body = [...RUN_COLUMNS.map((c) => `${c.name} ${c.decl}`), ...TABLE_CHECKS].join(",\n  ");
-      db.run(`CREATE TABLE agent_runs (\n  ${body}\n)`);
-    } else {
-      for (const c of RUN_COLUMNS) if (!existing.has(c.name)) db.run(`ALTER TABLE agent_runs ADD COLUMN ${c.name} ${c.decl}`);
-    }
-  }).immediate();
-
-  backfillInstants(db);
-
-  db.transaction(() => {
-    for (const [name, columns] of INDEXES) db.run(`CREATE INDEX IF NOT EXISTS ${name} ON agent_runs(${columns})`);
-    const record = db.prepare("INSERT OR IGNORE INTO schema_migrations (version, description) VALUES (?, ?)");
-    for (const [version, description] of Object.entries(VERSIONS)) record.run(Number(version), description);
-  }).immediate();
+  for (const [version, description] of Object.entries(REFERENCE_VERSIONS)) record.run(Number(version), description);
+  for (const step of pending) {
+    step.apply(db);
+    record.run(step.version, step.description);
+  }
 }
 
 /**

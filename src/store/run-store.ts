@@ -1,5 +1,6 @@
 import { Database, type SQLQueryBindings } from "bun:sqlite";
 import { INSERTABLE_COLUMNS, PUBLIC_COLUMNS, RUN_COLUMNS, type RunRow } from "./columns.ts";
+import { MINUTE_US } from "./counters.ts";
 import { classifyStoreError } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import { WriteQueue } from "./write-queue.ts";
@@ -43,6 +44,41 @@ const INSERT_SQL = `INSERT INTO agent_runs (${INSERTABLE_COLUMNS.map((c) => c.na
 const COLUMN_ORDER = new Map(RUN_COLUMNS.map((c, i) => [c.name, i]));
 const SYNCHRONOUS_NAMES = ["OFF", "NORMAL", "FULL", "EXTRA"];
 
+/** The statements behind /metrics, /api/v1/metadata and a single-run lookup (the query-plan test reads them too). */
+export const READ_STATEMENTS = {
+  agentCounts: "SELECT agent_name, runs FROM run_counts_by_agent ORDER BY runs DESC, agent_name",
+  minutesAfter: "SELECT coalesce(sum(runs), 0) AS n FROM run_counts_by_minute WHERE minute > ?",
+  createdBetween: "SELECT count(*) AS n FROM agent_runs WHERE created_at_us >= ? AND created_at_us < ?",
+  agentNames: "SELECT agent_name AS v FROM run_counts_by_agent ORDER BY agent_name",
+  jobTypes: "SELECT job_type AS v FROM run_counts_by_job_type ORDER BY job_type",
+  byEventId: `SELECT ${SELECT_LIST} FROM agent_runs WHERE event_id = ?`,
+} as const;
+
+/** The SELECT for one list query: an equality or IN per filter, instant ranges, newest first, ties by id. */
+export function listRunsStatement(query: RunQuery): { sql: string; params: SQLQueryBindings[] } {
+  const where: string[] = [];
+  const params: SQLQueryBindings[] = [];
+  for (const column of FILTER_COLUMNS) {
+    const values = query.equals[column];
+    if (!values || values.length === 0) continue;
+    where.push(values.length === 1 ? `${column} = ?` : `${column} IN (${values.map(() => "?").join(", ")})`);
+    params.push(...values);
+  }
+  const range = (sql: string, value: bigint | undefined) => {
+    if (value === undefined) return;
+    where.push(sql);
+    params.push(value);
+  };
+  range("created_at_us > ?", query.createdAfterUs);
+  range("created_at_us < ?", query.createdBeforeUs);
+  range("start_time_us >= ?", query.startFromUs);
+  range("start_time_us <= ?", query.startToUs);
+  params.push(query.limit, query.offset);
+  const sql = `SELECT ${SELECT_LIST} FROM agent_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY created_at_us DESC, id DESC LIMIT ? OFFSET ?`;
+  return { sql, params };
+}
+
 /** The only owner of the database connection: schema, reads, and the single write path. */
 export class RunStore {
   private readonly db: Database;
@@ -70,51 +106,38 @@ export class RunStore {
   }
 
   getRun(eventId: string): RunRow | null {
-    return this.read(() => this.db.query<RunRow, [string]>(`SELECT ${SELECT_LIST} FROM agent_runs WHERE event_id = ?`).get(eventId));
+    return this.read(() => this.db.query<RunRow, [string]>(READ_STATEMENTS.byEventId).get(eventId));
   }
 
   listRuns(query: RunQuery): RunRow[] {
-    const where: string[] = [];
-    const params: SQLQueryBindings[] = [];
-    for (const column of FILTER_COLUMNS) {
-      const values = query.equals[column];
-      if (!values || values.length === 0) continue;
-      where.push(values.length === 1 ? `${column} = ?` : `${column} IN (${values.map(() => "?").join(", ")})`);
-      params.push(...values);
-    }
-    const range = (sql: string, value: bigint | undefined) => {
-      if (value === undefined) return;
-      where.push(sql);
-      params.push(value);
-    };
-    range("created_at_us > ?", query.createdAfterUs);
-    range("created_at_us < ?", query.createdBeforeUs);
-    range("start_time_us >= ?", query.startFromUs);
-    range("start_time_us <= ?", query.startToUs);
-    const sql = `SELECT ${SELECT_LIST} FROM agent_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY created_at_us DESC, id DESC LIMIT ? OFFSET ?`;
-    params.push(query.limit, query.offset);
+    const { sql, params } = listRunsStatement(query);
     return this.read(() => this.db.query<RunRow, SQLQueryBindings[]>(sql).all(...params));
   }
 
+  /** Answered from the trigger-kept counter tables: cost grows with the number of agents, not of runs. */
   metrics(recentSinceUs: bigint): { total: number; agents: [string, number][]; recent: number } {
     return this.read(() => {
-      const total = this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM agent_runs").get()!.n;
       const agents = this.db
-        .query<{ agent_name: string; n: number }, []>(
-          "SELECT agent_name, count(*) AS n FROM agent_runs GROUP BY agent_name ORDER BY n DESC, agent_name",
-        )
+        .query<{ agent_name: string; runs: number }, []>(READ_STATEMENTS.agentCounts)
         .all()
-        .map((r): [string, number] => [r.agent_name, r.n]);
-      const recent = this.db.query<{ n: number }, [bigint]>("SELECT count(*) AS n FROM agent_runs WHERE created_at_us >= ?").get(recentSinceUs)!.n;
-      return { total, agents, recent };
+        .map((r): [string, number] => [r.agent_name, r.runs]);
+      const total = agents.reduce((sum, [, runs]) => sum + runs, 0);
+      // Whole minutes after the boundary come from the buckets; the boundary minute is counted exactly.
+      const boundary = recentSinceUs / MINUTE_US;
+      const wholeMinutes = this.db
+        .query<{ n: number }, [bigint]>(READ_STATEMENTS.minutesAfter)
+        .get(boundary)!.n;
+      const partialMinute = this.db
+        .query<{ n: number }, [bigint, bigint]>(READ_STATEMENTS.createdBetween)
+        .get(recentSinceUs, (boundary + 1n) * MINUTE_US)!.n;
+      return { total, agents, recent: wholeMinutes + partialMinute };
     });
   }
 
   metadata(): { agentNames: string[]; jobTypes: string[] } {
     return this.read(() => ({
-      agentNames: this.db.query<{ v: string }, []>("SELECT DISTINCT agent_name AS v FROM agent_runs ORDER BY v").all().map((r) => r.v),
-      jobTypes: this.db.query<{ v: string }, []>("SELECT DISTINCT job_type AS v FROM agent_runs ORDER BY v").all().map((r) => r.v),
+      agentNames: this.db.query<{ v: string }, []>(READ_STATEMENTS.agentNames).all().map((r) => r.v),
+      jobTypes: this.db.query<{ v: string }, []>(READ_STATEMENTS.jobTypes).all().map((r) => r.v),
     }));
   }
 

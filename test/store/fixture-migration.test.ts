@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { migrate } from "../../src/store/migrations.ts";
+import { migrate, SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 // In CI the shared folder sits beside the repo: <root>/../shared, i.e. three levels up from test/store/.
@@ -252,10 +252,10 @@ for (const fixture of FIXTURE_NAMES) {
       }
     });
 
-    test("schema_migrations records version 8 and keeps the reference's rows unchanged", () => {
+    test("schema_migrations records versions 8 and up and keeps the reference's rows unchanged", () => {
       const versions = afterMigration.migrations.map((m) => Number(m.version));
       expect(versions).toContain(8);
-      expect(Math.max(...versions)).toBe(8);
+      expect(Math.max(...versions)).toBe(SCHEMA_VERSION);
       for (const old of before.migrations) expect(afterMigration.migrations).toContainEqual(old);
       expect(new Set(versions).size).toBe(versions.length);
     });
@@ -548,11 +548,11 @@ describe("a fresh empty database", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("gets schema version 8", () => {
+  test("gets the newest schema version", () => {
     const snap = takeSnapshot(dbPath, false);
     const versions = snap.migrations.map((m) => Number(m.version));
     expect(versions).toContain(8);
-    expect(Math.max(...versions)).toBe(8);
+    expect(Math.max(...versions)).toBe(SCHEMA_VERSION);
     expect(new Set(versions).size).toBe(versions.length);
   });
 
