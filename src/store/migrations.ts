@@ -57,7 +57,7 @@ const STEPS: readonly Step[] = [
   },
   {
     version: 9,
-    description: "Schema v9: counter tables kept by triggers, so /metrics and /api/v1/metadata never scan agent_runs",
+    description: "Schema v9: counter tables, so /metrics and /api/v1/metadata never scan agent_runs",
     apply(db) {
       db.transaction(() => {
         for (const statement of COUNTER_SCHEMA) db.run(statement);
@@ -84,8 +84,9 @@ export function migrate(db: Database): void {
   const pending = STEPS.filter((step) => !applied.has(step.version));
   if (pending.length === 0) {
     // Rows another tool inserted while we were not running (an ops sqlite3 shell, a rolled-back reference
-    // service) have no instants yet; the indexes on both columns make this a cheap look-up when there are none.
-    backfillInstants(db);
+    // service) have no instants and were not counted; the indexes on both instant columns make finding
+    // them a cheap look-up when there are none.
+    if (backfillInstants(db) > 0) db.transaction(() => rebuildCounters(db)).immediate();
     return;
   }
   for (const [version, description] of Object.entries(REFERENCE_VERSIONS)) record.run(Number(version), description);
@@ -99,18 +100,25 @@ export function migrate(db: Database): void {
  * Old rows carry only text timestamps (some zone-less, from SQLite's datetime('now'), read as UTC).
  * Done in chunks so a 20M-row upgrade neither holds one giant transaction nor restarts from zero after a crash.
  */
-function backfillInstants(db: Database): void {
+function backfillInstants(db: Database): number {
   const select = db.prepare<{ id: number; created_at: string | null; start_time: string | null }, [number, number]>(
     `SELECT id, created_at, start_time FROM agent_runs
      WHERE id > ? AND (created_at_us IS NULL OR start_time_us IS NULL) ORDER BY id LIMIT ?`,
   );
   const update = db.prepare("UPDATE agent_runs SET created_at_us = ?, start_time_us = ? WHERE id = ?");
   let after = 0;
+  let filled = 0;
   for (;;) {
     const rows = select.all(after, BACKFILL_CHUNK);
-    if (rows.length === 0) return;
+    if (rows.length === 0) return filled;
     db.transaction(() => {
-      for (const row of rows) update.run(instantOrNull(row.created_at), instantOrNull(row.start_time), row.id);
+      for (const row of rows) {
+        const created = instantOrNull(row.created_at);
+        const started = instantOrNull(row.start_time);
+        update.run(created, started, row.id);
+        // Unparseable legacy text stays NULL (and is found again next time); only real progress counts.
+        if (created !== null || started !== null) filled++;
+      }
     }).immediate();
     after = rows[rows.length - 1]!.id;
   }

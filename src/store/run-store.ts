@@ -1,6 +1,6 @@
 import { Database, type SQLQueryBindings } from "bun:sqlite";
 import { INSERTABLE_COLUMNS, PUBLIC_COLUMNS, RUN_COLUMNS, type RunRow } from "./columns.ts";
-import { MINUTE_US } from "./counters.ts";
+import { InsertTally, MINUTE_US } from "./counters.ts";
 import { classifyStoreError } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import { WriteQueue } from "./write-queue.ts";
@@ -83,6 +83,7 @@ export function listRunsStatement(query: RunQuery): { sql: string; params: SQLQu
 export class RunStore {
   private readonly db: Database;
   private readonly writes: WriteQueue<WriteOp, unknown>;
+  private readonly tally = new InsertTally();
 
   constructor(readonly options: StoreOptions) {
     this.db = new Database(options.path, { create: true, strict: true });
@@ -92,12 +93,18 @@ export class RunStore {
       this.db.run(`PRAGMA synchronous = ${options.synchronous}`);
       // Keeps the WAL from growing without bound once readers let go of old snapshots.
       this.db.run("PRAGMA journal_size_limit = 67108864");
+      // Statement journals and sorts in memory, and a page cache that holds the hot index pages of a few million rows.
+      this.db.run("PRAGMA temp_store = MEMORY");
+      this.db.run("PRAGMA cache_size = -32768");
       migrate(this.db);
     } catch (error) {
       this.db.close();
       throw error;
     }
-    this.writes = new WriteQueue(this.db, (op) => this.apply(op));
+    this.writes = new WriteQueue(this.db, (op) => this.apply(op), {
+      beforeCommit: () => this.tally.flush(this.db),
+      onRollback: () => this.tally.clear(),
+    });
   }
 
   /** Every write goes through here; it resolves only after the transaction holding it has committed. */
@@ -114,7 +121,7 @@ export class RunStore {
     return this.read(() => this.db.query<RunRow, SQLQueryBindings[]>(sql).all(...params));
   }
 
-  /** Answered from the trigger-kept counter tables: cost grows with the number of agents, not of runs. */
+  /** Answered from the counter tables: cost grows with the number of agents, not of runs. */
   metrics(recentSinceUs: bigint): { total: number; agents: [string, number][]; recent: number } {
     return this.read(() => {
       const agents = this.db
@@ -171,10 +178,15 @@ export class RunStore {
   private apply(op: WriteOp): unknown {
     if (op.kind === "insert") {
       const insert = this.db.query<unknown, SqlValue[]>(INSERT_SQL);
-      return op.runs.map((run): InsertOutcome => {
+      const outcomes = op.runs.map((run): InsertOutcome => {
         const values = INSERTABLE_COLUMNS.map((c) => run[c.name] ?? c.insertDefault);
         return insert.run(...values).changes === 1 ? "created" : "duplicate";
       });
+      // Counted only once every insert of the op succeeded: a failing op is rolled back whole.
+      op.runs.forEach((run, i) => {
+        if (outcomes[i] === "created") this.tally.add(run.agent_name as string, run.job_type as string, run.created_at_us as bigint);
+      });
+      return outcomes;
     }
     const names = Object.keys(op.fields).sort((a, b) => COLUMN_ORDER.get(a)! - COLUMN_ORDER.get(b)!);
     const sql = `UPDATE agent_runs SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE event_id = ? RETURNING run_id`;

@@ -21,9 +21,14 @@ export class WriteQueue<Op, Result> {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
 
+  /**
+   * `beforeCommit` runs once per group inside its transaction (after every op), `onRollback` when the group's
+   * transaction is abandoned: together they let the store keep per-group state such as counter tallies.
+   */
   constructor(
     private readonly db: Database,
     private readonly apply: (op: Op) => Result,
+    private readonly hooks: { beforeCommit(): void; onRollback(): void } = { beforeCommit() {}, onRollback() {} },
   ) {}
 
   submit(op: Op): Promise<Result> {
@@ -78,11 +83,13 @@ export class WriteQueue<Op, Result> {
       }
     });
     try {
+      this.hooks.beforeCommit();
       this.db.run("COMMIT");
       return outcomes;
     } catch (error) {
       const failure = classifyStoreError(error);
       if (this.db.inTransaction) this.db.run("ROLLBACK");
+      this.hooks.onRollback();
       return group.map(() => ({ ok: false, error: failure }));
     }
   }

@@ -69,16 +69,34 @@ test("PATCH-style updates leave the counters alone; names like __proto__ and 123
   expect(store.metrics(0n).agents).toEqual([["123", 2], ["__proto__", 1]]);
 });
 
-test("deletes and renames by another tool (sqlite3 shell, retention) keep them exact; emptied names disappear", async () => {
+test("deletes and renames by another tool (sqlite3 shell, retention) keep them exact through triggers; emptied names disappear", async () => {
   await store.write({ kind: "insert", runs: [run("keep", "j1", 10n * MINUTE), run("gone", "j2", 10n * MINUTE), run("moved", "j1", 11n * MINUTE)] });
   const shell = new Database(path);
   shell.run("DELETE FROM agent_runs WHERE agent_name = 'gone'");
   shell.run("UPDATE agent_runs SET agent_name = 'renamed', job_type = 'j3', created_at_us = ? WHERE agent_name = 'moved'", [20n * MINUTE]);
-  shell.run("INSERT INTO agent_runs (event_id, run_id, agent_name, job_type, start_time) VALUES ('foreign', 'r', 'shell', 'manual', 'x')");
   shell.close();
   expectExact(0n);
   expectExact(15n * MINUTE);
-  expect(store.metadata()).toEqual({ agentNames: ["keep", "renamed", "shell"], jobTypes: ["j1", "j3", "manual"] });
+  expect(store.metadata()).toEqual({ agentNames: ["keep", "renamed"], jobTypes: ["j1", "j3"] });
+});
+
+test("rows another process inserted are counted from the next start on", async () => {
+  await store.write({ kind: "insert", runs: [run("ours", "j", 10n * MINUTE)] });
+  await store.close();
+  const shell = new Database(path);
+  shell.run("INSERT INTO agent_runs (event_id, run_id, agent_name, job_type, start_time, created_at) VALUES ('foreign', 'r', 'shell', 'manual', '2026-01-01T00:00:00Z', '2026-01-01 00:00:00')");
+  shell.close();
+  store = new RunStore({ path, journalMode: "WAL", synchronous: "FULL", busyTimeoutMs: 1000 });
+  expectExact(0n);
+  expect(store.metadata()).toEqual({ agentNames: ["ours", "shell"], jobTypes: ["j", "manual"] });
+});
+
+test("an op that fails after some inserts adds nothing to the counters", async () => {
+  const bad = { ...run("never", "never", MINUTE), status: "not-a-status" }; // violates the table's CHECK
+  await expect(store.write({ kind: "insert", runs: [run("never", "never", MINUTE), bad] })).rejects.toThrow();
+  await store.write({ kind: "insert", runs: [run("fine", "j", MINUTE)] });
+  expectExact(0n);
+  expect(store.metadata().agentNames).toEqual(["fine"]);
 });
 
 test("a database migrated from counters-less versions starts with counters equal to a full scan", async () => {
@@ -88,7 +106,7 @@ test("a database migrated from counters-less versions starts with counters equal
   raw.run("DROP TABLE run_counts_by_agent");
   raw.run("DROP TABLE run_counts_by_job_type");
   raw.run("DROP TABLE run_counts_by_minute");
-  for (const t of ["agent", "job_type", "minute"]) for (const k of ["insert", "delete", "update"]) raw.run(`DROP TRIGGER run_counts_by_${t}_${k}`);
+  for (const { name } of raw.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'trigger'").all()) raw.run(`DROP TRIGGER ${name}`);
   raw.run("DELETE FROM schema_migrations WHERE version = 9");
   raw.close();
   store = new RunStore({ path, journalMode: "WAL", synchronous: "FULL", busyTimeoutMs: 1000 });
