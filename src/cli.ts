@@ -6,6 +6,8 @@ export const USAGE = `local-telemetry-api ${VERSION}: telemetry server for agent
 Usage:
   local-telemetry-api [serve] [--host H] [--port P] [--db PATH]   run the server (default command)
   local-telemetry-api healthcheck [--url URL]                      exit 0 if the server answers /health, else 1
+  local-telemetry-api run --agent NAME --job TYPE [--url URL] [--token T] [--timeout S] -- CMD [ARGS...]
+                                                                   run CMD, record it as a run, exit with its code
   local-telemetry-api --help | --version
 
 Flags override environment variables. Environment (default):

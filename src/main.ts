@@ -2,6 +2,7 @@ import { startApp } from "./app.ts";
 import { healthcheck, USAGE } from "./cli.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
+import { runCommand } from "./run-command.ts";
 import { VERSION } from "./version.ts";
 
 /** In-flight requests and queued writes get this long after SIGTERM/SIGINT before the process gives up. */
@@ -50,6 +51,9 @@ function serve(argv: readonly string[]): void {
 
 /** Entry point: subcommand dispatch; exit codes 0 ok, 1 runtime failure, 2 bad configuration or usage. */
 async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  // Before the flag checks: everything after `run`'s own options belongs to the wrapped command (`-- grep --help`).
+  if (command === "run") process.exit(await runCommand(rest, process.env));
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(USAGE);
     return;
@@ -58,7 +62,6 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  const [command, ...rest] = argv;
   if (command === "healthcheck") process.exit((await healthcheck(rest, process.env)) ? 0 : 1);
   if (command === "serve") return serve(rest);
   if (command === undefined || command.startsWith("-")) return serve(argv);
