@@ -3,7 +3,8 @@
 
 export async function buildBinary(outfile = "dist/local-telemetry-api"): Promise<string> {
   const result = await Bun.build({
-    entrypoints: [`${import.meta.dir}/src/main.ts`],
+    // The writer thread's module is its own entrypoint so the executable embeds it for `new Worker(...)`.
+    entrypoints: [`${import.meta.dir}/src/main.ts`, `${import.meta.dir}/src/store/writer-worker.ts`],
     compile: { outfile },
     minify: true,
     sourcemap: "linked",

@@ -187,7 +187,9 @@ export class TelemetryClient {
   private async replay(): Promise<FlushResult> {
     const spool = this.spool;
     if (!spool || spool.isEmpty()) return { delivered: 0, rejected: 0, pendingBytes: 0 };
-    const health = await this.http.request("GET", "/health");
+    // One attempt: when it fails the client counts as offline, so the write that follows tries once and is spooled
+    // at once; a process that starts while older events wait in the spool is not held up by a full backoff.
+    const health = await this.http.request("GET", "/health", undefined, 0);
     if (!health.ok) return { delivered: 0, rejected: 0, pendingBytes: spool.pendingBytes(), error: health.error };
     const claim = spool.claim();
     if (!claim) return { delivered: 0, rejected: 0, pendingBytes: spool.pendingBytes() };

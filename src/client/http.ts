@@ -71,7 +71,8 @@ export class HttpTransport {
     return this.base;
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
+  /** `retries` overrides the policy for this request (a probe wants one attempt). */
+  async request<T = unknown>(method: string, path: string, body?: unknown, retries = this.options.retries): Promise<HttpResult<T>> {
     let payload: string | undefined;
     try {
       payload = body === undefined ? undefined : JSON.stringify(body);
@@ -112,7 +113,7 @@ export class HttpTransport {
           method, path, attempts: attempt, cause: error,
         });
       }
-      if (attempt > (this.offline ? 0 : this.options.retries)) break;
+      if (attempt > (this.offline ? 0 : retries)) break;
       await this.sleep(wait ?? backoffDelay(attempt - 1, this.options, this.random));
     }
     if (failure.kind === "unreachable") this.offline = true;

@@ -92,7 +92,7 @@ function acceptableRequestId(value: string | null): string | null {
 function toErrorResponse(error: unknown, logger: Logger): Response {
   if (error instanceof HttpError) return errorResponse(error);
   if (error instanceof StoreFailure) {
-    if (error.kind === "internal") logger.error("database error", { error: String(error.cause) });
+    if (error.kind === "internal") logger.error("database error", { error: String(error.cause ?? error.message) });
     return errorResponse(new HttpError(STORE_FAILURE_STATUS[error.kind], error.message, error.kind === "busy" || error.kind === "unavailable" ? { "retry-after": "1" } : {}));
   }
   logger.error("unhandled error", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });

@@ -1,13 +1,14 @@
-import { Database, type SQLQueryBindings } from "bun:sqlite";
-import { INSERTABLE_COLUMNS, PUBLIC_COLUMNS, RUN_COLUMNS, type RunRow } from "./columns.ts";
-import { InsertTally, MINUTE_US } from "./counters.ts";
+import type { Database, SQLQueryBindings } from "bun:sqlite";
+import { PUBLIC_COLUMNS, type RunRow } from "./columns.ts";
+import { openConnection, type StoreOptions } from "./connection.ts";
+import { MINUTE_US } from "./counters.ts";
 import { classifyStoreError } from "./errors.ts";
 import { migrate } from "./migrations.ts";
-import { WriteQueue } from "./write-queue.ts";
+import type { WriteOp, WriteResult } from "./run-writer.ts";
+import { WriterClient } from "./writer-client.ts";
 
-export type SqlValue = string | number | bigint | boolean | null;
-/** Column name → value for one new run; must include event_id, run_id, agent_name, job_type, start_time, created_at and both *_us instants. */
-export type NewRun = Record<string, SqlValue>;
+export type { InsertOutcome, NewRun, SqlValue, WriteOp, WriteResult } from "./run-writer.ts";
+export type { StoreOptions } from "./connection.ts";
 
 /** Columns the list endpoint can filter on by equality (several values mean "any of"). */
 export const FILTER_COLUMNS = [
@@ -25,23 +26,7 @@ export interface RunQuery {
   offset: number;
 }
 
-export interface StoreOptions {
-  path: string;
-  journalMode: string;
-  synchronous: string;
-  busyTimeoutMs: number;
-}
-
-export type WriteOp =
-  | { kind: "insert"; runs: readonly NewRun[] }
-  | { kind: "update"; eventId: string; fields: Readonly<Record<string, SqlValue>> };
-export type InsertOutcome = "created" | "duplicate";
-export type WriteResult<Op extends WriteOp> = Op extends { kind: "insert" } ? InsertOutcome[] : { runId: string } | null;
-
 const SELECT_LIST = PUBLIC_COLUMNS.join(", ");
-const INSERT_SQL = `INSERT INTO agent_runs (${INSERTABLE_COLUMNS.map((c) => c.name).join(", ")}) VALUES (${INSERTABLE_COLUMNS.map(() => "?").join(", ")})
-  ON CONFLICT(event_id) DO NOTHING`;
-const COLUMN_ORDER = new Map(RUN_COLUMNS.map((c, i) => [c.name, i]));
 const SYNCHRONOUS_NAMES = ["OFF", "NORMAL", "FULL", "EXTRA"];
 
 /** The statements behind /metrics, /api/v1/metadata and a single-run lookup (the query-plan test reads them too). */
@@ -79,37 +64,28 @@ export function listRunsStatement(query: RunQuery): { sql: string; params: SQLQu
   return { sql, params };
 }
 
-/** The only owner of the database connection: schema, reads, and the single write path. */
+/**
+ * The database: reads on this thread's connection, every write on a writer thread's connection (so the
+ * fsync of a commit never stalls request handling), schema and migrations done before either is used.
+ */
 export class RunStore {
   private readonly db: Database;
-  private readonly writes: WriteQueue<WriteOp, unknown>;
-  private readonly tally = new InsertTally();
+  private readonly writer: WriterClient;
 
   constructor(readonly options: StoreOptions) {
-    this.db = new Database(options.path, { create: true, strict: true });
+    this.db = openConnection(options);
     try {
-      this.db.run(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
-      this.db.run(`PRAGMA journal_mode = ${options.journalMode}`);
-      this.db.run(`PRAGMA synchronous = ${options.synchronous}`);
-      // Keeps the WAL from growing without bound once readers let go of old snapshots.
-      this.db.run("PRAGMA journal_size_limit = 67108864");
-      // Statement journals and sorts in memory, and a page cache that holds the hot index pages of a few million rows.
-      this.db.run("PRAGMA temp_store = MEMORY");
-      this.db.run("PRAGMA cache_size = -32768");
       migrate(this.db);
     } catch (error) {
       this.db.close();
       throw error;
     }
-    this.writes = new WriteQueue(this.db, (op) => this.apply(op), {
-      beforeCommit: () => this.tally.flush(this.db),
-      onRollback: () => this.tally.clear(),
-    });
+    this.writer = new WriterClient(options);
   }
 
   /** Every write goes through here; it resolves only after the transaction holding it has committed. */
   write<Op extends WriteOp>(op: Op): Promise<WriteResult<Op>> {
-    return this.writes.submit(op) as Promise<WriteResult<Op>>;
+    return this.writer.submit(op) as Promise<WriteResult<Op>>;
   }
 
   getRun(eventId: string): RunRow | null {
@@ -157,14 +133,10 @@ export class RunStore {
     });
   }
 
-  /** Commits what is queued, folds the WAL back into the database file, then closes. */
+  /** Lets the writer commit what is queued, checkpoint and close, then closes the reading connection. */
   async close(): Promise<void> {
-    await this.writes.drain();
-    try {
-      this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
-    } finally {
-      this.db.close();
-    }
+    await this.writer.close();
+    this.db.close();
   }
 
   private read<T>(fn: () => T): T {
@@ -173,24 +145,5 @@ export class RunStore {
     } catch (error) {
       throw classifyStoreError(error);
     }
-  }
-
-  private apply(op: WriteOp): unknown {
-    if (op.kind === "insert") {
-      const insert = this.db.query<unknown, SqlValue[]>(INSERT_SQL);
-      const outcomes = op.runs.map((run): InsertOutcome => {
-        const values = INSERTABLE_COLUMNS.map((c) => run[c.name] ?? c.insertDefault);
-        return insert.run(...values).changes === 1 ? "created" : "duplicate";
-      });
-      // Counted only once every insert of the op succeeded: a failing op is rolled back whole.
-      op.runs.forEach((run, i) => {
-        if (outcomes[i] === "created") this.tally.add(run.agent_name as string, run.job_type as string, run.created_at_us as bigint);
-      });
-      return outcomes;
-    }
-    const names = Object.keys(op.fields).sort((a, b) => COLUMN_ORDER.get(a)! - COLUMN_ORDER.get(b)!);
-    const sql = `UPDATE agent_runs SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE event_id = ? RETURNING run_id`;
-    const row = this.db.query<{ run_id: string }, SqlValue[]>(sql).get(...names.map((n) => op.fields[n]!), op.eventId);
-    return row ? { runId: row.run_id } : null;
   }
 }

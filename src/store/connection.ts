@@ -1,0 +1,27 @@
+import { Database } from "bun:sqlite";
+
+export interface StoreOptions {
+  path: string;
+  journalMode: string;
+  synchronous: string;
+  busyTimeoutMs: number;
+}
+
+/** Opens a connection with the settings every connection of ours uses (the reader's and the writer's). */
+export function openConnection(options: StoreOptions): Database {
+  const db = new Database(options.path, { create: true, strict: true });
+  try {
+    db.run(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+    db.run(`PRAGMA journal_mode = ${options.journalMode}`);
+    db.run(`PRAGMA synchronous = ${options.synchronous}`);
+    // Keeps the WAL from growing without bound once readers let go of old snapshots.
+    db.run("PRAGMA journal_size_limit = 67108864");
+    // Statement journals and sorts in memory, and a page cache that holds the hot index pages of a few million rows.
+    db.run("PRAGMA temp_store = MEMORY");
+    db.run("PRAGMA cache_size = -32768");
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+import type { StoreOptions } from "./connection.ts";
+import { StoreFailure } from "./errors.ts";
+import type { WriteOp } from "./run-writer.ts";
+import type { FromWriter, ToWriter } from "./writer-protocol.ts";
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Where the writer thread's module is: beside this file in a source checkout; in the compiled executable,
+ * this code is inlined into the entry bundle at the virtual root and build.ts embeds the worker (its second
+ * entrypoint) at its path below src/.
+ */
+function writerModule(): string {
+  const compiled = import.meta.url.includes("/$bunfs/");
+  return new URL(compiled ? "./store/writer-worker.ts" : "./writer-worker.ts", import.meta.url).href;
+}
+
+/** The server thread's handle on the writer thread: every write is a message, every answer a settled promise. */
+export class WriterClient {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failure: StoreFailure | null = null;
+  private closed: (() => void) | null = null;
+
+  constructor(options: StoreOptions) {
+    this.worker = new Worker(writerModule());
+    this.worker.onmessage = (event: MessageEvent<FromWriter>) => this.receive(event.data);
+    this.worker.onerror = (event) => this.fail(new StoreFailure("internal", `Database writer stopped: ${event.message}`));
+    this.send({ type: "open", options });
+  }
+
+  submit(op: WriteOp): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.send({ type: "op", id, op });
+    });
+  }
+
+  /** Resolves once the writer has committed everything sent before, checkpointed and closed. */
+  close(): Promise<void> {
+    if (this.failure) {
+      this.worker.terminate();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.closed = resolve;
+      this.send({ type: "close" });
+    }).then(() => this.worker.terminate());
+  }
+
+  private send(message: ToWriter): void {
+    this.worker.postMessage(message);
+  }
+
+  private receive(message: FromWriter): void {
+    switch (message.type) {
+      case "result": {
+        const waiter = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (message.ok) waiter?.resolve(message.value);
+        else waiter?.reject(new StoreFailure(message.kind, message.message));
+        return;
+      }
+      case "closed":
+        this.closed?.();
+        return;
+      case "fatal":
+        this.fail(new StoreFailure("unavailable", message.message));
+        return;
+    }
+  }
+
+  private fail(failure: StoreFailure): void {
+    this.failure = failure;
+    for (const waiter of this.pending.values()) waiter.reject(failure);
+    this.pending.clear();
+    this.closed?.();
+  }
+}

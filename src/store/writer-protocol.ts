@@ -1,0 +1,11 @@
+import type { StoreOptions } from "./connection.ts";
+import type { StoreFailureKind } from "./errors.ts";
+import type { WriteOp } from "./run-writer.ts";
+
+/** Messages between the server thread and the writer thread. */
+export type ToWriter = { type: "open"; options: StoreOptions } | { type: "op"; id: number; op: WriteOp } | { type: "close" };
+export type FromWriter =
+  | { type: "result"; id: number; ok: true; value: unknown }
+  | { type: "result"; id: number; ok: false; kind: StoreFailureKind; message: string }
+  | { type: "closed" }
+  | { type: "fatal"; message: string };
