@@ -21,6 +21,12 @@ export interface Config {
   maxBodyBytes: number;
   maxBatchBytes: number;
   maxBatchItems: number;
+  maxUrlLength: number;
+  maxQueryParams: number;
+  /** Milliseconds a client has to deliver a whole request body (a slow client cannot hold a request open). */
+  bodyTimeoutMs: number;
+  /** Origins allowed to call from a browser; empty means CORS is off, ["*"] allows any origin. */
+  corsOrigins: string[];
   logLevel: LogLevel;
 }
 
@@ -53,6 +59,10 @@ export const SETTINGS: readonly [name: string, fallback: string, meaning: string
   ["TELEMETRY_MAX_BODY_BYTES", "1048576", "largest single-run request body"],
   ["TELEMETRY_MAX_BATCH_BYTES", "33554432", "largest batch request body"],
   ["TELEMETRY_MAX_BATCH_ITEMS", "10000", "most runs in one batch"],
+  ["TELEMETRY_MAX_URL_LENGTH", "8192", "longest request URL (414 beyond)"],
+  ["TELEMETRY_MAX_QUERY_PARAMS", "100", "most query parameters (400 beyond)"],
+  ["TELEMETRY_BODY_TIMEOUT_MS", "30000", "time a client has to send a whole body (408 beyond)"],
+  ["TELEMETRY_CORS_ORIGINS", "", "comma-separated browser origins allowed to call the API, or *; unset = CORS off"],
   ["LOG_LEVEL", "info", "debug | info | warning | error"],
 ];
 
@@ -87,6 +97,10 @@ export function loadConfig(argv: readonly string[], env: Env): Config {
     maxBodyBytes: parseInteger("TELEMETRY_MAX_BODY_BYTES", get("TELEMETRY_MAX_BODY_BYTES"), 1024, 2 ** 31),
     maxBatchBytes: parseInteger("TELEMETRY_MAX_BATCH_BYTES", get("TELEMETRY_MAX_BATCH_BYTES"), 1024, 2 ** 31),
     maxBatchItems: parseInteger("TELEMETRY_MAX_BATCH_ITEMS", get("TELEMETRY_MAX_BATCH_ITEMS"), 1, 10_000_000),
+    maxUrlLength: parseInteger("TELEMETRY_MAX_URL_LENGTH", get("TELEMETRY_MAX_URL_LENGTH"), 256, 16_000),
+    maxQueryParams: parseInteger("TELEMETRY_MAX_QUERY_PARAMS", get("TELEMETRY_MAX_QUERY_PARAMS"), 1, 10_000),
+    bodyTimeoutMs: parseInteger("TELEMETRY_BODY_TIMEOUT_MS", get("TELEMETRY_BODY_TIMEOUT_MS"), 100, 3_600_000),
+    corsOrigins: get("TELEMETRY_CORS_ORIGINS").split(",").map((s) => s.trim()).filter(Boolean),
     logLevel: parseLogLevel(get("LOG_LEVEL")),
   };
 }

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { TelemetryClient } from "./client/client.ts";
@@ -48,6 +48,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
     process.stdout.write(RUN_USAGE);
     return 0;
   }
+  // From the start: a signal that arrives while we look at git must cancel the run, not kill us unrecorded.
+  const relay = new SignalRelay();
   const client = new TelemetryClient({ env, timeoutMs: 5000, ...(options.url && { url: options.url }), ...(options.token && { token: options.token }) });
   const [program, ...args] = options.command as [string, ...string[]];
   const cwd = process.cwd();
@@ -62,7 +64,7 @@ export async function runCommand(argv: string[], env: Record<string, string | un
     ...git,
   });
 
-  const result = await supervise(program, args, options.timeoutMs);
+  const result = await supervise(program, args, options.timeoutMs, relay);
   await client.endRun(run, endFields(result, options.timeoutMs));
   await new Promise<void>((resolve) => process.stderr.write("", () => resolve()));
   return result.exitCode;
@@ -111,19 +113,42 @@ interface Outcome {
   stderrTail: string;
 }
 
-/** Runs the command with stdio passed through (stderr via a pipe, copied byte for byte), forwarding our signals. */
-function supervise(program: string, args: string[], timeoutMs: number | undefined): Promise<Outcome> {
+/** Our SIGINT, SIGTERM and SIGHUP, caught from the moment it exists and passed on to the command once it runs. */
+class SignalRelay {
+  received: NodeJS.Signals | null = null;
+  private child: ChildProcess | null = null;
+  private readonly relay = (signal: NodeJS.Signals) => {
+    this.received ??= signal;
+    this.child?.kill(signal);
+  };
+
+  constructor() {
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, this.relay);
+  }
+
+  attach(child: ChildProcess): void {
+    this.child = child;
+  }
+
+  dispose(): void {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, this.relay);
+  }
+}
+
+/** Runs the command with stdio passed through (stderr via a pipe, copied byte for byte), relaying our signals. */
+function supervise(program: string, args: string[], timeoutMs: number | undefined, relay: SignalRelay): Promise<Outcome> {
   return new Promise((resolve) => {
+    const cancelled = relay.received;
+    if (cancelled) {
+      // Cancelled before it started: it never runs.
+      relay.dispose();
+      return resolve({ exitCode: 128 + constants.signals[cancelled], signal: null, cancelledBy: cancelled, timedOut: false, spawnError: null, stderrTail: "" });
+    }
     const child = spawn(program, args, { stdio: ["inherit", "inherit", "pipe"] });
+    relay.attach(child);
     const tail = new ByteTail(TAIL_BYTES);
-    let cancelledBy: string | null = null;
     let timedOut = false;
     let spawnError: string | null = null;
-    const forward = (signal: NodeJS.Signals) => {
-      cancelledBy ??= signal;
-      child.kill(signal);
-    };
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
     let killTimer: ReturnType<typeof setTimeout> | undefined;
     const timeout = timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
@@ -152,12 +177,12 @@ function supervise(program: string, args: string[], timeoutMs: number | undefine
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (settled) return;
       settled = true;
-      for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+      relay.dispose();
       clearTimeout(timeout);
       clearTimeout(killTimer);
       const exitCode = spawnError !== null ? (code ?? 127) : (code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
       void Promise.race([stderrClosed, new Promise((r) => setTimeout(r, STDERR_GRACE_MS))]).then(() =>
-        resolve({ exitCode, signal, cancelledBy, timedOut, spawnError, stderrTail: tail.text() }),
+        resolve({ exitCode, signal, cancelledBy: relay.received, timedOut, spawnError, stderrTail: tail.text() }),
       );
     };
     child.once("error", (error: NodeJS.ErrnoException) => {

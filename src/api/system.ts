@@ -19,7 +19,16 @@ export function systemRoutes(store: RunStore): Route[] {
       rateLimited: false,
       handle() {
         const { journalMode, synchronous } = store.settings();
-        return json(200, { status: "ok", version: VERSION, db_path: dbPath, journal_mode: journalMode, synchronous });
+        const problem = store.writeProblem;
+        // Still 200 when degraded: reads keep working, and monitors read `status` (the healthcheck command does).
+        return json(200, {
+          status: problem ? "degraded" : "ok",
+          version: VERSION,
+          db_path: dbPath,
+          journal_mode: journalMode,
+          synchronous,
+          ...(problem ? { detail: problem } : {}),
+        });
       },
     }),
     defineRoute({

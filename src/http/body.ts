@@ -5,26 +5,39 @@ import { HttpError, validationError } from "./responses.ts";
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * Reads at most `limit` bytes. A declared Content-Length over the limit is refused before anything is
- * read; a chunked body is counted as it streams and abandoned as soon as it crosses the limit.
+ * Reads at most `limit` bytes within `timeoutMs`. A declared Content-Length over the limit is refused before
+ * anything is read; a chunked body is counted as it streams and abandoned as soon as it crosses the limit;
+ * a client too slow to finish gets a 408 instead of holding the request open.
  */
-export async function readBodyLimited(request: Request, limit: number, setting: string): Promise<Uint8Array> {
-  const tooLarge = () => new HttpError(413, `Request body too large: the limit is ${limit} bytes (${setting})`);
+export async function readBodyLimited(request: Request, limit: number, setting: string, timeoutMs: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  if (declared !== null && Number(declared) > limit) throw new HttpError(413, `Request body too large: the limit is ${limit} bytes (${setting})`);
   if (!request.body) return new Uint8Array(0);
-  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
+  let timer: Timer | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(408, `Request body not received within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const reading = declared !== null ? request.arrayBuffer().then((b) => new Uint8Array(b)) : readStream(request.body, limit, setting);
+  // If the deadline wins, the abandoned read may still fail later; that failure must not go unhandled.
+  reading.catch(() => {});
+  try {
+    return await Promise.race([reading, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
+async function readStream(body: ReadableStream<Uint8Array>, limit: number, setting: string): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
+  const reader = body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel();
-      throw tooLarge();
+      throw new HttpError(413, `Request body too large: the limit is ${limit} bytes (${setting})`);
     }
     chunks.push(value);
   }

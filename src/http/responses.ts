@@ -27,7 +27,13 @@ export function rawJson(status: number, text: string, headers: Record<string, st
 }
 
 export function errorResponse(error: HttpError): Response {
-  return json(error.status, { detail: error.detail }, error.headers);
+  try {
+    return json(error.status, { detail: error.detail }, error.headers);
+  } catch {
+    // A hostile body can nest too deep to echo back; the error is still reported, without the inputs.
+    const detail = Array.isArray(error.detail) ? error.detail.map(({ input: _omitted, ...rest }) => rest) : error.detail;
+    return json(error.status, { detail }, error.headers);
+  }
 }
 
 /**

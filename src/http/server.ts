@@ -6,6 +6,7 @@ import type { Logger } from "../logger.ts";
 import { createBearerAuth } from "./auth.ts";
 import { parseJsonBody, readBodyLimited } from "./body.ts";
 import { clientAddress } from "./client-ip.ts";
+import { CorsPolicy } from "./cors.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { errorResponse, HttpError } from "./responses.ts";
 import type { Route } from "./route.ts";
@@ -25,8 +26,20 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
   const limiter = config.rateLimitEnabled ? new RateLimiter(config.rateLimitRpm, config.rateLimitMaxClients) : null;
   const authenticate = config.authEnabled ? createBearerAuth(config.authToken!) : null;
   const trustedProxies = new Set(config.trustedProxies);
+  const cors = new CorsPolicy(config.corsOrigins);
 
   const pipeline = async (request: Request, url: URL, server: Server<undefined>): Promise<Response> => {
+    if (request.url.length > config.maxUrlLength) {
+      throw new HttpError(414, `URL too long: ${request.url.length} characters; the limit is ${config.maxUrlLength} (TELEMETRY_MAX_URL_LENGTH)`);
+    }
+    if (countQueryParams(url.search) > config.maxQueryParams) {
+      throw new HttpError(400, `Too many query parameters; the limit is ${config.maxQueryParams} (TELEMETRY_MAX_QUERY_PARAMS)`);
+    }
+    const origin = request.headers.get("origin");
+    if (request.method === "OPTIONS" && cors.allows(origin) && request.headers.has("access-control-request-method")) {
+      const served = router.match("OPTIONS", url.pathname);
+      if (served.kind === "method-not-allowed") return cors.preflight(origin, served.allow);
+    }
     const match = router.match(request.method, url.pathname);
     if (match.kind === "not-found") throw new HttpError(404, "Not Found");
     if (match.kind === "bad-path") throw new HttpError(400, "Malformed percent-encoding in the URL path");
@@ -46,6 +59,7 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
         request,
         batch ? config.maxBatchBytes : config.maxBodyBytes,
         batch ? "TELEMETRY_MAX_BATCH_BYTES" : "TELEMETRY_MAX_BODY_BYTES",
+        config.bodyTimeoutMs,
       );
       const parsed = parseJsonBody(bytes);
       if (batch && Array.isArray(parsed) && parsed.length > config.maxBatchItems) {
@@ -71,6 +85,8 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
     const requestId = acceptableRequestId(request.headers.get("x-request-id")) ?? crypto.randomUUID();
     response.headers.set("x-request-id", requestId);
     response.headers.set("x-content-type-options", "nosniff");
+    const origin = request.headers.get("origin");
+    if (cors.allows(origin)) for (const [name, value] of Object.entries(cors.headers(origin))) response.headers.set(name, value);
     // Never the Authorization header, a token or a body: only what identifies the request.
     logger.info("request", {
       request_id: requestId,
@@ -82,6 +98,13 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
     });
     return response;
   };
+}
+
+function countQueryParams(search: string): number {
+  if (search.length <= 1) return 0;
+  let count = 1;
+  for (let i = 1; i < search.length; i++) if (search.charCodeAt(i) === 38 /* & */) count++;
+  return count;
 }
 
 /** A client's own request id is echoed only if it is short printable ASCII, so it cannot forge log lines. */

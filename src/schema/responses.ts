@@ -53,7 +53,8 @@ export const CommitAssociated = Type.Object({
 export const CommitUrlResponse = Type.Object({ commit_url: Nullable(Type.String()) });
 export const RepoUrlResponse = Type.Object({ repo_url: Nullable(Type.String()) });
 export const HealthResponse = Type.Object({
-  status: Type.String(),
+  status: Type.Union([Type.Literal("ok"), Type.Literal("degraded")], { description: "degraded while writes cannot be stored (disk full, read-only, file removed)" }),
+  detail: Type.Optional(Type.String({ description: "Why the service is degraded." })),
   version: Type.String(),
   db_path: Type.String(),
   journal_mode: Type.String(),

@@ -5,12 +5,19 @@ import { Formats } from "./formats.ts";
 /** Largest integer a JSON client can send without losing precision, and the ceiling of every counter. */
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 
-const Text = (description?: string) => Type.String(description ? { description } : {});
-const RequiredText = (description: string) => Type.String({ minLength: 1, description });
+/** Longest text field (characters); error_details, which carries tracebacks, may be longer. */
+export const MAX_TEXT_LENGTH = 65_536;
+export const MAX_DETAILS_LENGTH = 1_048_576;
+/** Deepest nesting accepted inside metrics_json / context_json (deeper values could not even be serialised back). */
+export const MAX_JSON_DEPTH = 64;
+
+const Text = (description?: string, maxLength = MAX_TEXT_LENGTH) => Type.String({ maxLength, ...(description ? { description } : {}) });
+const RequiredText = (description: string) => Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH, description });
 const Counter = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_COUNTER, description });
 const Timestamp = (description: string) =>
-  Type.String({ minLength: 1, format: Formats.zonedDateTime, description: `${description} RFC 3339 date-time with a zone.`, examples: ["2026-01-05T18:40:27.000000+00:00"] });
-const JsonObject = (description: string) => Type.Record(Type.String(), Type.Unknown(), { description });
+  Type.String({ minLength: 1, maxLength: 64, format: Formats.zonedDateTime, description: `${description} RFC 3339 date-time with a zone.`, examples: ["2026-01-05T18:40:27.000000+00:00"] });
+const JsonObject = (description: string) =>
+  Type.Record(Type.String(), Type.Unknown(), { description, "x-max-depth": MAX_JSON_DEPTH });
 const Status = Type.String({
   format: Formats.runStatus,
   description: `One of ${CANONICAL_STATUSES.join(", ")}; aliases ${Object.keys(STATUS_ALIASES).join(", ")} are normalised.`,
@@ -49,7 +56,7 @@ export const TelemetryRun = Type.Object({
   source_ref: Type.Optional(Text()),
   target_ref: Type.Optional(Text()),
   error_summary: Type.Optional(Text()),
-  error_details: Type.Optional(Text()),
+  error_details: Type.Optional(Text("Full error text, e.g. a traceback.", MAX_DETAILS_LENGTH)),
   git_repo: Type.Optional(Text("Repository URL; credentials are removed before storage.")),
   git_branch: Type.Optional(Text()),
   git_commit_hash: Type.Optional(Text()),

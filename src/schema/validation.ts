@@ -4,6 +4,7 @@ import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
 import { parseZonedTimestamp, type TimestampProblem } from "../domain/timestamps.ts";
 import { STATUS_RULE_MESSAGE } from "../domain/statuses.ts";
 import { Formats } from "./formats.ts";
+import { MAX_JSON_DEPTH } from "./runs.ts";
 
 /** One entry of a FastAPI-shaped 422 `detail` array. */
 export interface ValidationIssue {
@@ -102,9 +103,28 @@ function coerce(schema: TSchema, raw: unknown, loc: Loc): Coerced {
         return { issue: issue("string_unicode", loc, "Input should be a valid string, unable to parse raw data as a unicode string", raw) };
       }
       return { value: raw };
+    case "object": {
+      const limit = schema["x-max-depth"] as number | undefined;
+      if (limit !== undefined && depthExceeds(raw, limit)) {
+        return { issue: issue("value_error", loc, `Value error, JSON nested deeper than ${limit} levels`, raw) };
+      }
+      return { value: raw };
+    }
     default:
       return { value: raw };
   }
+}
+
+/** True when `value` nests objects/arrays more than `limit` deep; iterative, so hostile depth cannot overflow the stack. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function coerceInteger(raw: unknown, loc: Loc): Coerced {
@@ -194,8 +214,18 @@ function formatIssue(format: string, loc: Loc, input: unknown): ValidationIssue 
   }
 }
 
+/** Echoing a hostile 100,000-level input back would cost seconds inside JSON.stringify before it overflows. */
+const ECHO_DEPTH_LIMIT = 2 * MAX_JSON_DEPTH;
+const tooDeepToEcho = new WeakMap<object, boolean>();
+function echoable(input: unknown): unknown {
+  if (typeof input !== "object" || input === null) return input;
+  let deep = tooDeepToEcho.get(input);
+  if (deep === undefined) tooDeepToEcho.set(input, (deep = depthExceeds(input, ECHO_DEPTH_LIMIT)));
+  return deep ? `<omitted: nested more than ${ECHO_DEPTH_LIMIT} levels>` : input;
+}
+
 function issue(type: string, loc: Loc, msg: string, input: unknown, ctx?: Record<string, unknown>): ValidationIssue {
-  const entry: ValidationIssue = { type, loc: ["body", ...loc], msg, input };
+  const entry: ValidationIssue = { type, loc: ["body", ...loc], msg, input: echoable(input) };
   if (ctx) entry.ctx = ctx;
   return entry;
 }

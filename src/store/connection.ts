@@ -7,12 +7,16 @@ export interface StoreOptions {
   busyTimeoutMs: number;
 }
 
-/** Opens a connection with the settings every connection of ours uses (the reader's and the writer's). */
-export function openConnection(options: StoreOptions): Database {
+/**
+ * Opens a connection with the settings every connection of ours uses. The journal mode belongs to the
+ * database file, so only the first connection (`role: "owner"`) sets it: switching it takes a lock that
+ * would make other processes' first reads fail.
+ */
+export function openConnection(options: StoreOptions, role: "owner" | "writer"): Database {
   const db = new Database(options.path, { create: true, strict: true });
   try {
     db.run(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
-    db.run(`PRAGMA journal_mode = ${options.journalMode}`);
+    if (role === "owner") db.run(`PRAGMA journal_mode = ${options.journalMode}`);
     db.run(`PRAGMA synchronous = ${options.synchronous}`);
     // Keeps the WAL from growing without bound once readers let go of old snapshots.
     db.run("PRAGMA journal_size_limit = 67108864");

@@ -73,7 +73,7 @@ export class RunStore {
   private readonly writer: WriterClient;
 
   constructor(readonly options: StoreOptions) {
-    this.db = openConnection(options);
+    this.db = openConnection(options, "owner");
     try {
       migrate(this.db);
     } catch (error) {
@@ -122,6 +122,11 @@ export class RunStore {
       agentNames: this.db.query<{ v: string }, []>(READ_STATEMENTS.agentNames).all().map((r) => r.v),
       jobTypes: this.db.query<{ v: string }, []>(READ_STATEMENTS.jobTypes).all().map((r) => r.v),
     }));
+  }
+
+  /** Null while writes succeed; otherwise the reason the last write could not be stored. */
+  get writeProblem(): string | null {
+    return this.writer.degraded;
   }
 
   /** Journal mode and synchronous level as the open database reports them, upper-cased as the contract shows. */

@@ -1,7 +1,20 @@
 import type { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
 import { INSERTABLE_COLUMNS, RUN_COLUMNS } from "./columns.ts";
 import { InsertTally } from "./counters.ts";
+import { StoreFailure } from "./errors.ts";
 import { WriteQueue } from "./write-queue.ts";
+
+/** device:inode of a file, or null for an in-memory database; "missing" once the path is gone. */
+function fileIdentity(path: string): string | null {
+  if (path === ":memory:") return null;
+  try {
+    const stat = statSync(path);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return "missing";
+  }
+}
 
 export type SqlValue = string | number | bigint | boolean | null;
 /** Column name → value for one new run; must include event_id, run_id, agent_name, job_type, start_time, created_at and both *_us instants. */
@@ -22,8 +35,18 @@ export class RunWriter {
   private readonly tally = new InsertTally();
   private readonly queue: WriteQueue<WriteOp, unknown>;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    path: string,
+  ) {
+    const identity = fileIdentity(path);
     this.queue = new WriteQueue(db, (op) => this.apply(op), {
+      // A database file deleted or replaced under us would take every later "acknowledged" write with it.
+      beforeBegin: () => {
+        if (identity !== null && fileIdentity(path) !== identity) {
+          throw new StoreFailure("unavailable", "Database file was removed or replaced on disk; restart the server once it is restored");
+        }
+      },
       beforeCommit: () => this.tally.flush(db),
       onRollback: () => this.tally.clear(),
     });

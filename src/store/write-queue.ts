@@ -1,6 +1,12 @@
 import type { Database } from "bun:sqlite";
 import { classifyStoreError, type StoreFailure } from "./errors.ts";
 
+export interface WriteHooks {
+  beforeBegin?(): void;
+  beforeCommit?(): void;
+  onRollback?(): void;
+}
+
 type Outcome<Result> = { ok: true; value: Result } | { ok: false; error: unknown };
 
 interface Pending<Op, Result> {
@@ -25,13 +31,14 @@ export class WriteQueue<Op, Result> {
   private markIdle: () => void = () => {};
 
   /**
-   * `beforeCommit` runs once per group inside its transaction (after every op), `onRollback` when the group's
-   * transaction is abandoned: together they let the store keep per-group state such as counter tallies.
+   * `beforeBegin` runs before each group's transaction and may refuse the group by throwing; `beforeCommit`
+   * runs once per group inside its transaction (after every op), `onRollback` when the group's transaction
+   * is abandoned: together they let the store check its file and keep per-group state such as counter tallies.
    */
   constructor(
     private readonly db: Database,
     private readonly apply: (op: Op) => Result,
-    private readonly hooks: { beforeCommit(): void; onRollback(): void } = { beforeCommit() {}, onRollback() {} },
+    private readonly hooks: WriteHooks = {},
   ) {
     // Prepared once: these run several times per group, and parsing them each time showed in profiles.
     this.statements = {
@@ -87,6 +94,7 @@ export class WriteQueue<Op, Result> {
 
   private transaction<T>(body: () => T): { ok: true; value: T } | { ok: false; error: StoreFailure; opFailed: boolean } {
     try {
+      this.hooks.beforeBegin?.();
       this.statements.begin.run();
     } catch (error) {
       return { ok: false, error: classifyStoreError(error), opFailed: false };
@@ -99,7 +107,7 @@ export class WriteQueue<Op, Result> {
       return { ok: false, error: classifyStoreError(error), opFailed: true };
     }
     try {
-      this.hooks.beforeCommit();
+      this.hooks.beforeCommit?.();
       this.statements.commit.run();
       return { ok: true, value };
     } catch (error) {
@@ -124,6 +132,6 @@ export class WriteQueue<Op, Result> {
 
   private rollback(): void {
     if (this.db.inTransaction) this.db.run("ROLLBACK");
-    this.hooks.onRollback();
+    this.hooks.onRollback?.();
   }
 }

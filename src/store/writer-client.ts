@@ -25,6 +25,8 @@ export class WriterClient {
   private nextId = 0;
   private failure: StoreFailure | null = null;
   private closed: (() => void) | null = null;
+  /** Why the last write failed for lack of storage, until a write succeeds again. */
+  private degradedBy: string | null = null;
 
   constructor(options: StoreOptions) {
     this.worker = new Worker(writerModule());
@@ -40,6 +42,11 @@ export class WriterClient {
       this.pending.set(id, { resolve, reject });
       this.send({ type: "op", id, op });
     });
+  }
+
+  /** Null while writes work; otherwise why the last one could not be stored (it clears on the next success). */
+  get degraded(): string | null {
+    return this.failure?.message ?? this.degradedBy;
   }
 
   /** Resolves once the writer has committed everything sent before, checkpointed and closed. */
@@ -63,8 +70,13 @@ export class WriterClient {
       case "result": {
         const waiter = this.pending.get(message.id);
         this.pending.delete(message.id);
-        if (message.ok) waiter?.resolve(message.value);
-        else waiter?.reject(new StoreFailure(message.kind, message.message));
+        if (message.ok) {
+          this.degradedBy = null;
+          waiter?.resolve(message.value);
+        } else {
+          if (message.kind === "unavailable" || message.kind === "busy") this.degradedBy = message.message;
+          waiter?.reject(new StoreFailure(message.kind, message.message));
+        }
         return;
       }
       case "closed":

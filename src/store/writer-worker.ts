@@ -14,7 +14,7 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
   switch (message.type) {
     case "open":
       try {
-        writer = new RunWriter(openConnection(message.options));
+        writer = new RunWriter(openConnection(message.options, "writer"), message.options.path);
       } catch (error) {
         reply({ type: "fatal", message: classifyStoreError(error).message });
       }
