@@ -19,6 +19,8 @@ export interface TelemetryClientOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   timeoutMs?: number;
+  /** After the server was found unreachable, how long writes go straight to the spool before it is tried again (5 s). */
+  offlineHoldMs?: number;
   /** Keep writes the server cannot take in a local spool and replay them later (default true). */
   spool?: boolean;
   /** Default $TELEMETRY_SPOOL_DIR, else $XDG_STATE_HOME/local-telemetry-api/spool, else ~/.local/state/local-telemetry-api/spool. */
@@ -90,6 +92,7 @@ export class TelemetryClient {
       baseDelayMs: options.baseDelayMs ?? 250,
       maxDelayMs: options.maxDelayMs ?? 5000,
       timeoutMs: options.timeoutMs ?? 10_000,
+      offlineHoldMs: options.offlineHoldMs ?? 5000,
       ...(options.fetch && { fetch: options.fetch }),
       ...(options.sleep && { sleep: options.sleep }),
       ...(options.random && { random: options.random }),
@@ -174,7 +177,12 @@ export class TelemetryClient {
 
   /** Replays the spool through the batch endpoint if the server answers; safe to call any time, from any process; never throws. */
   flush(): Promise<FlushResult> {
-    return (this.flushing ??= this.replay()
+    return this.replayOnce(true);
+  }
+
+  /** One replay at a time in this client; `force` asks the server even if it was unreachable a moment ago. */
+  private replayOnce(force: boolean): Promise<FlushResult> {
+    return (this.flushing ??= this.replay(force)
       .catch((error: unknown): FlushResult => {
         const message = `replaying the spool ${this.spool?.dir} failed: ${error instanceof Error ? error.message : String(error)}`;
         const failure = new TelemetryError("spool", message, { method: "POST", path: `${RUNS}/batch`, attempts: 0, cause: error });
@@ -184,12 +192,12 @@ export class TelemetryClient {
       .finally(() => (this.flushing = null)));
   }
 
-  private async replay(): Promise<FlushResult> {
+  private async replay(force: boolean): Promise<FlushResult> {
     const spool = this.spool;
     if (!spool || spool.isEmpty()) return { delivered: 0, rejected: 0, pendingBytes: 0 };
     // One attempt: when it fails the client counts as offline, so the write that follows tries once and is spooled
     // at once; a process that starts while older events wait in the spool is not held up by a full backoff.
-    const health = await this.http.request("GET", "/health", undefined, 0);
+    const health = await this.http.request("GET", "/health", undefined, { retries: 0, force });
     if (!health.ok) return { delivered: 0, rejected: 0, pendingBytes: spool.pendingBytes(), error: health.error };
     const claim = spool.claim();
     if (!claim) return { delivered: 0, rejected: 0, pendingBytes: spool.pendingBytes() };
@@ -206,7 +214,7 @@ export class TelemetryClient {
   }
 
   private async flushIfSpooled(): Promise<void> {
-    if (this.spool && !this.spool.isEmpty()) await this.flush();
+    if (this.spool && !this.spool.isEmpty()) await this.replayOnce(false);
   }
 
   /** One write, after the earlier writes of the same run; straight to the spool while the run's POST still waits there. */

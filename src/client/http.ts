@@ -9,6 +9,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Per attempt. */
   timeoutMs: number;
+  /** After the server was found unreachable, how long requests fail at once (to be spooled) before one is tried. */
+  offlineHoldMs: number;
 }
 
 /** The part of fetch the client uses; tests inject their own. */
@@ -48,17 +50,29 @@ export function parseRetryAfter(header: string | null, now = Date.now()): number
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** One attempt's verdict: done (success or a final failure), or worth another try after `wait` ms (backoff if unset). */
+type Attempt<T> = { done: HttpResult<T> } | { retry: TelemetryError; wait?: number };
+
+export interface RequestOptions {
+  /** Overrides the policy's retries (a probe wants one attempt). */
+  retries?: number;
+  /** Go to the network even while the server counts as unreachable. */
+  force?: boolean;
+}
+
 /**
  * JSON over fetch with retries on network errors, 5xx and 429 (honouring Retry-After), never on other 4xx.
- * After a request finds the server unreachable, later ones try once until any answer arrives, so a client
- * with the server down records to the spool at once instead of waiting out a backoff for every event.
+ * Once a request finds the server unreachable, later ones fail at once for `offlineHoldMs` (the caller spools
+ * them), then one attempt is made; any answer restores the full policy. So with the server down, or silently
+ * dropping packets, an agent pays the backoff once, not on every event.
  */
 export class HttpTransport {
   private readonly base: string;
   private readonly fetchImpl: FetchLike;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
-  private offline = false;
+  /** When the server was last found unreachable; null while it answers. */
+  private offlineAt: number | null = null;
 
   constructor(private readonly options: TransportOptions) {
     this.base = options.url.replace(/\/+$/, "");
@@ -71,53 +85,63 @@ export class HttpTransport {
     return this.base;
   }
 
-  /** `retries` overrides the policy for this request (a probe wants one attempt). */
-  async request<T = unknown>(method: string, path: string, body?: unknown, retries = this.options.retries): Promise<HttpResult<T>> {
-    let payload: string | undefined;
+  async request<T = unknown>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<HttpResult<T>> {
+    let init: RequestInit;
     try {
-      payload = body === undefined ? undefined : JSON.stringify(body);
+      init = this.init(method, body);
     } catch (error) {
       const message = `${method} ${path}: the body cannot be sent as JSON (${error instanceof Error ? error.message : String(error)})`;
       return { ok: false, error: new TelemetryError("rejected", message, { method, path, attempts: 0, cause: error }) };
     }
-    const headers: Record<string, string> = { accept: "application/json", "user-agent": USER_AGENT };
-    if (payload !== undefined) headers["content-type"] = "application/json";
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-
-    let failure: TelemetryError;
-    for (let attempt = 1; ; attempt++) {
-      let wait: number | undefined;
-      try {
-        const init: RequestInit = { method, headers, signal: AbortSignal.timeout(this.options.timeoutMs) };
-        if (payload !== undefined) init.body = payload;
-        const response = await this.fetchImpl(this.base + path, init);
-        this.offline = false;
-        const parsed = parseBody(await response.text());
-        if (response.ok) return { ok: true, status: response.status, body: parsed as T, attempts: attempt };
-        const info = { method, path, status: response.status, body: parsed, attempts: attempt };
-        const what = `${method} ${path}`;
-        if (!isRetryableStatus(response.status)) {
-          const detail = describeDetail(parsed);
-          return { ok: false, error: new TelemetryError("rejected", `${what} was rejected with ${response.status}${detail ? `: ${detail}` : ""} (not retried)`, info) };
-        }
-        failure = new TelemetryError("server", `${what} answered ${response.status} after ${attempt} attempt(s)`, info);
-        const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
-        if (retryAfter !== undefined && retryAfter > this.options.maxDelayMs) {
-          failure = new TelemetryError("server", `${what} answered ${response.status} asking to retry after ${Math.ceil(retryAfter / 1000)} s, longer than this client waits`, info);
-          return { ok: false, error: failure };
-        }
-        wait = retryAfter;
-      } catch (error) {
-        const reason = error instanceof Error ? (error.name === "TimeoutError" ? `no answer within ${this.options.timeoutMs} ms` : error.message) : String(error);
-        failure = new TelemetryError("unreachable", `${method} ${path}: ${this.base} is unreachable (${reason}) after ${attempt} attempt(s)`, {
-          method, path, attempts: attempt, cause: error,
-        });
-      }
-      if (attempt > (this.offline ? 0 : retries)) break;
-      await this.sleep(wait ?? backoffDelay(attempt - 1, this.options, this.random));
+    const since = this.offlineAt === null ? Infinity : Date.now() - this.offlineAt;
+    if (!options.force && since < this.options.offlineHoldMs) {
+      const message = `${method} ${path}: ${this.base} was unreachable ${Math.round(since)} ms ago; not tried again yet`;
+      return { ok: false, error: new TelemetryError("unreachable", message, { method, path, attempts: 0 }) };
     }
-    if (failure.kind === "unreachable") this.offline = true;
-    return { ok: false, error: failure };
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt<T>(method, path, init, attempt);
+      if ("done" in outcome) return outcome.done;
+      if (attempt > (this.offlineAt === null ? (options.retries ?? this.options.retries) : 0)) {
+        if (outcome.retry.kind === "unreachable") this.offlineAt = Date.now();
+        return { ok: false, error: outcome.retry };
+      }
+      await this.sleep(outcome.wait ?? backoffDelay(attempt - 1, this.options, this.random));
+    }
+  }
+
+  private init(method: string, body: unknown): RequestInit {
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": USER_AGENT };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (body === undefined) return { method, headers };
+    headers["content-type"] = "application/json";
+    return { method, headers, body: JSON.stringify(body) };
+  }
+
+  private async attempt<T>(method: string, path: string, init: RequestInit, attempt: number): Promise<Attempt<T>> {
+    const what = `${method} ${path}`;
+    let response: Response;
+    let parsed: unknown;
+    try {
+      response = await this.fetchImpl(this.base + path, { ...init, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      parsed = parseBody(await response.text());
+    } catch (error) {
+      const reason = error instanceof Error ? (error.name === "TimeoutError" ? `no answer within ${this.options.timeoutMs} ms` : error.message) : String(error);
+      return { retry: new TelemetryError("unreachable", `${what}: ${this.base} is unreachable (${reason}) after ${attempt} attempt(s)`, { method, path, attempts: attempt, cause: error }) };
+    }
+    this.offlineAt = null;
+    if (response.ok) return { done: { ok: true, status: response.status, body: parsed as T, attempts: attempt } };
+    const info = { method, path, status: response.status, body: parsed, attempts: attempt };
+    if (!isRetryableStatus(response.status)) {
+      const detail = describeDetail(parsed);
+      return { done: { ok: false, error: new TelemetryError("rejected", `${what} was rejected with ${response.status}${detail ? `: ${detail}` : ""} (not retried)`, info) } };
+    }
+    const wait = parseRetryAfter(response.headers.get("retry-after"));
+    if (wait !== undefined && wait > this.options.maxDelayMs) {
+      const message = `${what} answered ${response.status} asking to retry after ${Math.ceil(wait / 1000)} s, longer than this client waits`;
+      return { done: { ok: false, error: new TelemetryError("server", message, info) } };
+    }
+    const retry = new TelemetryError("server", `${what} answered ${response.status} after ${attempt} attempt(s)`, info);
+    return wait === undefined ? { retry } : { retry, wait };
   }
 }
 

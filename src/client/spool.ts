@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { CommitAssociation, NewRun, RunUpdate } from "./types.ts";
@@ -39,6 +39,9 @@ let claimCounter = 0;
  * again to the new file, so a line is never lost; the copy is harmless because replay is idempotent.
  */
 export class Spool {
+  /** Event ids per pending file, read incrementally: files only grow until renamed or removed. */
+  private readonly index = new Map<string, { ino: number; size: number; ids: Set<string> }>();
+
   constructor(readonly dir: string, readonly maxBytes = DEFAULT_SPOOL_MAX_BYTES) {}
 
   get path(): string {
@@ -77,9 +80,34 @@ export class Spool {
 
   /** Whether any waiting entry concerns this run (then its later writes must queue behind it). */
   holds(eventId: string): boolean {
-    if (this.isEmpty()) return false;
-    const key = `"event_id":${JSON.stringify(eventId)}`; // as every line writes it; parse only files that mention it
-    return this.pendingFiles().some((file) => readText(file).includes(key) && readEntries(file).some((entry) => entry.event_id === eventId));
+    const files = this.pendingFiles();
+    for (const known of this.index.keys()) if (!files.includes(known)) this.index.delete(known);
+    return files.some((file) => this.idsIn(file).has(eventId));
+  }
+
+  /** The event ids in a file, parsing only the whole lines appended since the last look. */
+  private idsIn(file: string): Set<string> {
+    let fd: number;
+    try {
+      fd = openSync(file, "r");
+    } catch {
+      return new Set();
+    }
+    try {
+      const { ino, size } = fstatSync(fd);
+      let known = this.index.get(file);
+      if (!known || known.ino !== ino || known.size > size) this.index.set(file, (known = { ino, size: 0, ids: new Set() }));
+      if (size > known.size) {
+        const fresh = Buffer.alloc(size - known.size);
+        const read = readSync(fd, fresh, 0, fresh.length, known.size);
+        const whole = fresh.subarray(0, fresh.subarray(0, read).lastIndexOf(0x0a) + 1);
+        for (const entry of parseEntries(whole.toString("utf8"))) known.ids.add(entry.event_id);
+        known.size += whole.length;
+      }
+      return known.ids;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /**
@@ -184,8 +212,12 @@ function appendLine(path: string, line: string): boolean {
 
 /** Every well-formed entry of a file; a torn last line (a crash mid-write) is skipped. */
 function readEntries(path: string): SpoolEntry[] {
+  return parseEntries(readText(path));
+}
+
+function parseEntries(text: string): SpoolEntry[] {
   const entries: SpoolEntry[] = [];
-  for (const line of readText(path).split("\n")) {
+  for (const line of text.split("\n")) {
     if (!line) continue;
     try {
       const { op, event_id, body } = JSON.parse(line) as SpoolEntry;

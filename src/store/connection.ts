@@ -1,4 +1,5 @@
 import { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
 
 export interface StoreOptions {
   path: string;
@@ -12,8 +13,20 @@ export interface StoreOptions {
  * database file, so only the first connection (`role: "owner"`) sets it: switching it takes a lock that
  * would make other processes' first reads fail.
  */
+/** device:inode of the database file, or null for an in-memory database; "missing" once the path is gone. */
+export function fileIdentity(path: string): string | null {
+  if (path === ":memory:") return null;
+  try {
+    const stat = statSync(path);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return "missing";
+  }
+}
+
 export function openConnection(options: StoreOptions, role: "owner" | "writer"): Database {
-  const db = new Database(options.path, { create: true, strict: true });
+  // Only the owner may create the file: a writer that finds it gone must fail, not start an empty database.
+  const db = new Database(options.path, { create: role === "owner", readwrite: true, strict: true });
   try {
     db.run(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
     if (role === "owner") db.run(`PRAGMA journal_mode = ${options.journalMode}`);

@@ -1,6 +1,6 @@
 import type { Database, SQLQueryBindings } from "bun:sqlite";
 import { PUBLIC_COLUMNS, type RunRow } from "./columns.ts";
-import { openConnection, type StoreOptions } from "./connection.ts";
+import { fileIdentity, openConnection, type StoreOptions } from "./connection.ts";
 import { MINUTE_US } from "./counters.ts";
 import { classifyStoreError } from "./errors.ts";
 import { migrate } from "./migrations.ts";
@@ -80,7 +80,7 @@ export class RunStore {
       this.db.close();
       throw error;
     }
-    this.writer = new WriterClient(options);
+    this.writer = new WriterClient(options, fileIdentity(options.path));
   }
 
   /** Every write goes through here; it resolves only after the transaction holding it has committed. */

@@ -1,20 +1,9 @@
 import type { Database } from "bun:sqlite";
-import { statSync } from "node:fs";
 import { INSERTABLE_COLUMNS, RUN_COLUMNS } from "./columns.ts";
 import { InsertTally } from "./counters.ts";
+import { fileIdentity } from "./connection.ts";
 import { StoreFailure } from "./errors.ts";
 import { WriteQueue } from "./write-queue.ts";
-
-/** device:inode of a file, or null for an in-memory database; "missing" once the path is gone. */
-function fileIdentity(path: string): string | null {
-  if (path === ":memory:") return null;
-  try {
-    const stat = statSync(path);
-    return `${stat.dev}:${stat.ino}`;
-  } catch {
-    return "missing";
-  }
-}
 
 export type SqlValue = string | number | bigint | boolean | null;
 /** Column name → value for one new run; must include event_id, run_id, agent_name, job_type, start_time, created_at and both *_us instants. */
@@ -35,11 +24,12 @@ export class RunWriter {
   private readonly tally = new InsertTally();
   private readonly queue: WriteQueue<WriteOp, unknown>;
 
+  /** `identity` is the file the server thread migrated; a different (or no) file at `path` later refuses writes. */
   constructor(
     private readonly db: Database,
     path: string,
+    identity: string | null,
   ) {
-    const identity = fileIdentity(path);
     this.queue = new WriteQueue(db, (op) => this.apply(op), {
       // A database file deleted or replaced under us would take every later "acknowledged" write with it.
       beforeBegin: () => {

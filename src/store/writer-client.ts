@@ -28,11 +28,12 @@ export class WriterClient {
   /** Why the last write failed for lack of storage, until a write succeeds again. */
   private degradedBy: string | null = null;
 
-  constructor(options: StoreOptions) {
+  /** `identity` names the database file the server thread opened and migrated (see fileIdentity). */
+  constructor(options: StoreOptions, identity: string | null) {
     this.worker = new Worker(writerModule());
     this.worker.onmessage = (event: MessageEvent<FromWriter>) => this.receive(event.data);
     this.worker.onerror = (event) => this.fail(new StoreFailure("internal", `Database writer stopped: ${event.message}`));
-    this.send({ type: "open", options });
+    this.send({ type: "open", options, identity });
   }
 
   submit(op: WriteOp): Promise<unknown> {

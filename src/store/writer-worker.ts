@@ -14,7 +14,7 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
   switch (message.type) {
     case "open":
       try {
-        writer = new RunWriter(openConnection(message.options, "writer"), message.options.path);
+        writer = new RunWriter(openConnection(message.options, "writer"), message.options.path, message.identity);
       } catch (error) {
         reply({ type: "fatal", message: classifyStoreError(error).message });
       }
