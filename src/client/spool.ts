@@ -198,12 +198,15 @@ export interface Claim {
 
 /** Appends and fsyncs; false when the path no longer names the file written to (a replayer claimed it meanwhile). */
 function appendLine(path: string, line: string): boolean {
-  const fd = openSync(path, "a", 0o600);
+  const fd = openSync(path, "a+", 0o600);
   try {
-    const created = fstatSync(fd).size === 0;
-    writeSync(fd, line);
+    const { size } = fstatSync(fd);
+    const last = Buffer.alloc(1);
+    // After a crash mid-write the file ends in half a line: end it, so this line is not glued to it and lost.
+    const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    writeSync(fd, torn ? `\n${line}` : line);
     fsyncSync(fd);
-    if (created) syncDir(dirname(path));
+    if (size === 0) syncDir(dirname(path));
     return statSync(path, { throwIfNoEntry: false })?.ino === fstatSync(fd).ino;
   } finally {
     closeSync(fd);

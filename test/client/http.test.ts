@@ -56,14 +56,15 @@ function scripted(...answers: (Response | Error)[]) {
   return { fetch, calls };
 }
 
-function transport(fetch: FetchLike, sleeps: number[] = [], retries = 3) {
+function transport(fetch: FetchLike, sleeps: number[] = [], offlineHoldMs = 0) {
   return new HttpTransport({
     url: "http://telemetry.test/",
     token: "s3cret",
-    retries,
+    retries: 3,
     baseDelayMs: 100,
     maxDelayMs: 1000,
     timeoutMs: 1000,
+    offlineHoldMs,
     fetch,
     sleep: async (ms) => void sleeps.push(ms),
     random: () => 1,
@@ -133,5 +134,18 @@ describe("HttpTransport", () => {
     const fourth = await http.request("GET", "/d"); // down, down, then the script's default 200
     expect(fourth.ok && fourth.attempts).toBe(3);
     expect(calls).toHaveLength(10);
+  });
+
+  test("right after the server was found unreachable, requests fail without touching the network unless forced", async () => {
+    const { fetch, calls } = scripted(...Array.from({ length: 4 }, () => new TypeError("fetch failed")));
+    const http = transport(fetch, [], 60_000);
+    await http.request("POST", "/api/v1/runs", {});
+    expect(calls).toHaveLength(4);
+    const held = failureOf(await http.request("PATCH", "/api/v1/runs/e1", {}));
+    expect([held.kind, held.attempts, calls.length]).toEqual(["unreachable", 0, 4]);
+    expect(held.message).toMatch(/^PATCH \/api\/v1\/runs\/e1: http:\/\/telemetry\.test was unreachable \d+ ms ago; not tried again yet$/);
+    expect((await http.request("GET", "/health", undefined, { retries: 0, force: true })).ok).toBe(true);
+    expect(calls).toHaveLength(5);
+    expect((await http.request("GET", "/x")).ok).toBe(true);
   });
 });

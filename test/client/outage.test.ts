@@ -126,6 +126,21 @@ test("a spooled run the server refuses is set aside and reported, and does not b
   }
 });
 
+test("with the server down, the first write pays for the retries and the next ones go straight to the spool", async () => {
+  const calls: string[] = [];
+  const telemetry = new TelemetryClient({
+    url: `http://127.0.0.1:${freePort()}`,
+    ...testOptions(tempDir()),
+    fetch: (url, init) => (calls.push(`${init.method} ${new URL(url).pathname}`), fetch(url, init)),
+  });
+  await telemetry.track("sdk-hold", "j", async (run) => {
+    await telemetry.updateRun(run, { items_succeeded: 1 });
+  });
+  await telemetry.startRun({ agent_name: "sdk-hold", job_type: "j" });
+  expect(calls).toEqual(Array(4).fill("POST /api/v1/runs"));
+  expect(telemetry.spool!.claim()!.entries.map((e) => e.op)).toEqual(["create", "update", "update", "create"]);
+});
+
 test("a full spool drops the new event and says so", async () => {
   const errors: TelemetryError[] = [];
   const telemetry = new TelemetryClient({ url: `http://127.0.0.1:${freePort()}`, ...testOptions(tempDir(), errors), spoolMaxBytes: 600 });

@@ -47,11 +47,26 @@ describe("Spool", () => {
     expect(readdirSync(spool.dir)).toEqual([]);
   });
 
-  test("a torn last line (a crash mid-write) is skipped, not fatal", () => {
+  test("a torn last line (a crash mid-write) is skipped, and the next append is not glued to it", () => {
     const spool = new Spool(tempDir());
     spool.append(create("whole"));
     appendFileSync(spool.path, '{"v":1,"op":"create","event_id":"torn","bo');
-    expect(spool.claim()!.entries.map((e) => e.event_id)).toEqual(["whole"]);
+    spool.append(create("after"));
+    expect(spool.holds("after")).toBe(true);
+    expect(spool.holds("torn")).toBe(false);
+    expect(spool.claim()!.entries.map((e) => e.event_id)).toEqual(["whole", "after"]);
+  });
+
+  test("holds() keeps up with appends, claims and new files", () => {
+    const spool = new Spool(tempDir());
+    spool.append(create("e1"));
+    expect([spool.holds("e1"), spool.holds("e2")]).toEqual([true, false]);
+    spool.append(create("e2"));
+    expect(spool.holds("e2")).toBe(true);
+    spool.claim()!.done();
+    expect([spool.holds("e1"), spool.holds("e2")]).toEqual([false, false]);
+    spool.append(create("e3"));
+    expect([spool.holds("e1"), spool.holds("e3")]).toEqual([false, true]);
   });
 
   test("past its size cap it refuses new entries and keeps the old ones", () => {
