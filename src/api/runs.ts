@@ -1,4 +1,5 @@
 import type { TSchema } from "@sinclair/typebox";
+import { commitUrl, repoUrl } from "../domain/git-urls.ts";
 import { normalizeStatus, STATUS_RULE_MESSAGE } from "../domain/statuses.ts";
 import { nowTimestamp, parseFilterTimestamp } from "../domain/timestamps.ts";
 import { defineRoute, type Route } from "../http/route.ts";
@@ -134,7 +135,8 @@ export function runRoutes(store: RunStore): Route[] {
       rateLimited: true,
       responses: { 200: { description: "The commit URL, or null for unsupported hosts or a missing hash.", schema: CommitUrlResponse } },
       handle({ params }) {
-        return json(200, { commit_url: toRunRecord(findRun(params.event_id!)).commit_url });
+        const run = findRun(params.event_id!);
+        return json(200, { commit_url: commitUrl(run.git_repo as string | null, run.git_commit_hash as string | null) });
       },
     }),
     defineRoute({
@@ -145,7 +147,7 @@ export function runRoutes(store: RunStore): Route[] {
       rateLimited: true,
       responses: { 200: { description: "The repository URL, or null for unsupported hosts.", schema: RepoUrlResponse } },
       handle({ params }) {
-        return json(200, { repo_url: toRunRecord(findRun(params.event_id!)).repo_url });
+        return json(200, { repo_url: repoUrl(findRun(params.event_id!).git_repo as string | null) });
       },
     }),
   ];

@@ -54,6 +54,8 @@ export const RUN_UPDATE_EXAMPLE = {
   status: "success",
   end_time: "2026-01-05T18:45:10.000000+00:00",
   duration_ms: 275000,
+  error_summary: null,
+  error_details: null,
   output_summary: "Completed successfully",
   items_succeeded: 10,
   items_failed: 0,

@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { runScenarios, type Scenario } from "../support/scenarios.ts";
 import { makeRun, startTestServer, type TestServer } from "../support/server.ts";
+import { TELEMETRY_RUN_EXAMPLE } from "../../src/schema/examples.ts";
 
 // POST /api/v1/runs against behaviours.md ("POST /api/v1/runs", "Wire format", "Timestamps",
 // "Statuses", "Commit and repo URLs") and the reference's TelemetryRun / RunRecord schemas.
@@ -123,52 +124,8 @@ function bytesWithAgentName(id: string, bad: number[]): Uint8Array {
   return new Uint8Array([...head, ...bad, ...tail]);
 }
 
-// The TelemetryRun example from the reference, every field.
-const EXAMPLE = {
-  event_id: "550e8400-e29b-41d4-a716-446655440000",
-  run_id: "2026-01-05T18:40:27Z-seo-intelligence-abc123",
-  created_at: "2026-01-05T18:40:27.000000+00:00",
-  start_time: "2026-01-05T18:40:27.000000+00:00",
-  end_time: null,
-  agent_name: "seo_intelligence.insight_engine",
-  job_type: "insight_generation",
-  status: "running",
-  product: "seo-intelligence",
-  product_family: "content",
-  platform: "web",
-  subdomain: "docs",
-  website: "example.com",
-  website_section: "blog",
-  item_name: "how-to-optimize",
-  items_discovered: 10,
-  items_succeeded: 8,
-  items_failed: 2,
-  items_skipped: 0,
-  duration_ms: 0,
-  input_summary: "Indexed blog posts",
-  output_summary: "Generated insights",
-  source_ref: "s3://bucket/input.csv",
-  target_ref: "s3://bucket/output.json",
-  error_summary: null,
-  error_details: null,
-  git_repo: "https://github.com/example/repo",
-  git_branch: "main",
-  git_commit_hash: "abc1234567890",
-  git_run_tag: "nightly",
-  git_commit_source: "llm",
-  git_commit_author: "Claude <noreply@anthropic.com>",
-  git_commit_timestamp: "2026-01-05T18:40:27Z",
-  host: "worker-01",
-  environment: "prod",
-  trigger_type: "scheduler",
-  metrics_json: { token_count: 1234 },
-  context_json: { pipeline: "seo-ingest" },
-  api_posted: false,
-  api_posted_at: null,
-  api_retry_count: 0,
-  insight_id: "insight-001",
-  parent_run_id: "run-parent-123",
-};
+// The TelemetryRun example from the reference, every field (the same object the API docs show).
+const EXAMPLE = TELEMETRY_RUN_EXAMPLE;
 
 // ---------------------------------------------------------------------------------------------------
 // Created, duplicate, round trip

@@ -1,6 +1,7 @@
 import { expect } from "bun:test";
 import { runScenarios, type Scenario } from "../support/scenarios.ts";
 import { makeRun, type TestServer } from "../support/server.ts";
+import { RUN_UPDATE_EXAMPLE } from "../../src/schema/examples.ts";
 
 // PATCH /api/v1/runs/{event_id} and POST /api/v1/runs/{event_id}/associate-commit against
 // behaviours.md ("PATCH", "associate-commit", "Wire format", "Timestamps", "Statuses") and the
@@ -117,22 +118,7 @@ const patchSuccess: Scenario[] = [
   patched(
     "the reference's RunUpdate example: every field applied",
     { status: "running" },
-    {
-      status: "success",
-      end_time: "2026-01-05T18:45:10.000000+00:00",
-      duration_ms: 275000,
-      error_summary: null,
-      error_details: null,
-      output_summary: "Completed successfully",
-      items_succeeded: 10,
-      items_failed: 0,
-      items_skipped: 0,
-      metrics_json: { token_count: 2500 },
-      context_json: { stage: "final" },
-      git_commit_source: "llm",
-      git_commit_author: "Claude <noreply@anthropic.com>",
-      git_commit_timestamp: "2026-01-05T18:45:10Z",
-    },
+    RUN_UPDATE_EXAMPLE,
     [
       "status",
       "end_time",
@@ -147,22 +133,7 @@ const patchSuccess: Scenario[] = [
       "git_commit_author",
       "git_commit_timestamp",
     ],
-    {
-      status: "success",
-      end_time: "2026-01-05T18:45:10.000000+00:00",
-      duration_ms: 275000,
-      error_summary: null,
-      error_details: null,
-      output_summary: "Completed successfully",
-      items_succeeded: 10,
-      items_failed: 0,
-      items_skipped: 0,
-      metrics_json: { token_count: 2500 },
-      context_json: { stage: "final" },
-      git_commit_source: "llm",
-      git_commit_author: "Claude <noreply@anthropic.com>",
-      git_commit_timestamp: "2026-01-05T18:45:10Z",
-    },
+    RUN_UPDATE_EXAMPLE,
   ),
   patched(
     "nulls are ignored: only the non-null field is updated, others keep their values",
