@@ -1,5 +1,6 @@
 // Compiles the server into one self-contained executable (default dist/local-telemetry-api).
-// Minified; the source map is embedded by --compile, so a crash still names a source line.
+// Minified; --compile embeds the source map, so a crash still names a source line even with no file beside
+// the binary (the .map file written next to it is only for external tools).
 
 export async function buildBinary(outfile = "dist/local-telemetry-api"): Promise<string> {
   const result = await Bun.build({

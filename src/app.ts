@@ -11,6 +11,9 @@ import type { Logger } from "./logger.ts";
 import { acquireDatabaseLock } from "./process-lock.ts";
 import { RunStore } from "./store/run-store.ts";
 
+/** How long stop() waits for in-flight requests before closing their connections. */
+const STOP_GRACE_MS = 4_000;
+
 export interface App {
   url: URL;
   store: RunStore;
@@ -20,9 +23,8 @@ export interface App {
 
 /** Opens (and migrates) the database, then serves the API. Used by main and by the HTTP tests alike. */
 export function startApp(config: Config, logger: Logger): App {
-  const onDisk = config.dbPath !== ":memory:";
-  if (onDisk) mkdirSync(dirname(config.dbPath), { recursive: true });
-  const lock = onDisk ? acquireDatabaseLock(config.dbPath) : { release() {} };
+  mkdirSync(dirname(config.dbPath), { recursive: true });
+  const lock = acquireDatabaseLock(config.dbPath);
   let store: RunStore;
   try {
     store = new RunStore({
@@ -46,6 +48,8 @@ export function startApp(config: Config, logger: Logger): App {
       // Bodies are streamed and capped by our own limits after auth (401 before 413); Bun must not refuse them first.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       development: false,
+      // Bun shares the port between processes when not in development mode; a second server must fail instead.
+      reusePort: false,
       fetch: handler,
       error: () => new Response('{"detail":"Internal Server Error"}', { status: 500, headers: { "content-type": "application/json" } }),
     });
@@ -57,7 +61,10 @@ export function startApp(config: Config, logger: Logger): App {
     url: server.url,
     store,
     async stop() {
-      await server.stop();
+      // In-flight requests get a grace period; a client that stalls mid-body must not keep queued writes from committing.
+      const graceful = server.stop();
+      const finished = await Promise.race([graceful.then(() => true), Bun.sleep(STOP_GRACE_MS).then(() => false)]);
+      if (!finished) await server.stop(true);
       await store.close();
       lock.release();
     },

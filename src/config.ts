@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -76,15 +77,22 @@ export function loadConfig(argv: readonly string[], env: Env): Config {
   if (authEnabled && !authToken) {
     throw new ConfigError("TELEMETRY_API_AUTH_ENABLED=true needs TELEMETRY_API_AUTH_TOKEN to be set to a non-empty token");
   }
+  // A bearer token cannot contain whitespace, so such a token could never be presented.
+  if (authToken && /\s/.test(authToken)) throw new ConfigError("TELEMETRY_API_AUTH_TOKEN must not contain whitespace");
+  const trustedProxies = get("TELEMETRY_TRUSTED_PROXIES").split(",").map((s) => s.trim()).filter(Boolean);
+  const notAnIp = trustedProxies.find((ip) => isIP(ip) === 0);
+  if (notAnIp !== undefined) throw new ConfigError(`TELEMETRY_TRUSTED_PROXIES must list IP addresses, got '${notAnIp}'`);
   const host = get("TELEMETRY_API_HOST");
   if (!host) throw new ConfigError("TELEMETRY_API_HOST must not be empty");
   const dbPath = get("TELEMETRY_DB_PATH");
   if (!dbPath) throw new ConfigError("TELEMETRY_DB_PATH must not be empty");
+  // The reader and the writer thread each open the file; an in-memory database would be two unrelated ones.
+  if (dbPath === ":memory:" || dbPath.startsWith("file::memory:")) throw new ConfigError("TELEMETRY_DB_PATH must be a file, not an in-memory database");
 
   return {
     host,
     port: parseInteger("TELEMETRY_API_PORT", get("TELEMETRY_API_PORT"), 0, 65535),
-    dbPath: dbPath === ":memory:" ? dbPath : resolve(dbPath),
+    dbPath: resolve(dbPath),
     journalMode: parseChoice("TELEMETRY_DB_JOURNAL_MODE", get("TELEMETRY_DB_JOURNAL_MODE"), JOURNAL_MODES),
     synchronous: parseChoice("TELEMETRY_DB_SYNCHRONOUS", get("TELEMETRY_DB_SYNCHRONOUS"), SYNCHRONOUS_LEVELS),
     busyTimeoutMs: parseInteger("TELEMETRY_DB_BUSY_TIMEOUT_MS", get("TELEMETRY_DB_BUSY_TIMEOUT_MS"), 0, 600_000),
@@ -93,7 +101,7 @@ export function loadConfig(argv: readonly string[], env: Env): Config {
     rateLimitEnabled: parseBoolean("TELEMETRY_RATE_LIMIT_ENABLED", get("TELEMETRY_RATE_LIMIT_ENABLED")),
     rateLimitRpm: parseInteger("TELEMETRY_RATE_LIMIT_RPM", get("TELEMETRY_RATE_LIMIT_RPM"), 1, 1_000_000_000),
     rateLimitMaxClients: parseInteger("TELEMETRY_RATE_LIMIT_MAX_CLIENTS", get("TELEMETRY_RATE_LIMIT_MAX_CLIENTS"), 1, 100_000_000),
-    trustedProxies: get("TELEMETRY_TRUSTED_PROXIES").split(",").map((s) => s.trim()).filter(Boolean),
+    trustedProxies,
     maxBodyBytes: parseInteger("TELEMETRY_MAX_BODY_BYTES", get("TELEMETRY_MAX_BODY_BYTES"), 1024, 2 ** 31),
     maxBatchBytes: parseInteger("TELEMETRY_MAX_BATCH_BYTES", get("TELEMETRY_MAX_BATCH_BYTES"), 1024, 2 ** 31),
     maxBatchItems: parseInteger("TELEMETRY_MAX_BATCH_ITEMS", get("TELEMETRY_MAX_BATCH_ITEMS"), 1, 10_000_000),

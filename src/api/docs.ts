@@ -56,7 +56,7 @@ export function docsRoutes(openApiDocument: () => unknown): Route[] {
       summary,
       auth: false,
       rateLimited: false,
-      responses: { 200: { description: "The Scalar API reference, served from the binary.", schema: Html } },
+      responses: { 200: { description: "The Scalar API reference, served from the binary.", schema: Html, contentType: "text/html" } },
       handle: () => new Response(PAGE, { headers: HTML_HEADERS }),
     });
   let documentText: string | undefined;
@@ -78,7 +78,7 @@ export function docsRoutes(openApiDocument: () => unknown): Route[] {
       summary: "Scalar API reference bundle",
       auth: false,
       rateLimited: false,
-      responses: { 200: { description: "Scalar's standalone browser bundle.", schema: Script } },
+      responses: { 200: { description: "Scalar's standalone browser bundle.", schema: Script, contentType: "text/javascript" } },
       handle: () => new Response(scalarBundle, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=86400" } }),
     }),
     defineRoute({
@@ -87,7 +87,7 @@ export function docsRoutes(openApiDocument: () => unknown): Route[] {
       summary: "Docs page configuration",
       auth: false,
       rateLimited: false,
-      responses: { 200: { description: "Starts Scalar with network features off.", schema: Script } },
+      responses: { 200: { description: "Starts Scalar with network features off.", schema: Script, contentType: "text/javascript" } },
       handle: () => new Response(INIT_SCRIPT, { headers: { "content-type": "text/javascript; charset=utf-8" } }),
     }),
   ];

@@ -33,6 +33,18 @@ const RATE_LIMIT_HEADERS = {
   "X-RateLimit-Remaining": { description: "Always 0 on a 429.", schema: { type: "integer" } },
 };
 
+const REQUEST_BODIES = new Set<TSchema>([runs.TelemetryRun, runs.RunUpdate, runs.CommitAssociation]);
+
+/** In request bodies an optional field sent as null counts as absent (validation.ts), so the document says null is allowed. */
+function nullableOptionals(schema: TSchema): Record<string, unknown> {
+  const document = plain(schema) as { properties: Record<string, unknown>; required?: string[] };
+  const required = new Set(document.required ?? []);
+  for (const [name, property] of Object.entries(document.properties)) {
+    if (!required.has(name)) document.properties[name] = { anyOf: [property, { type: "null" }] };
+  }
+  return document;
+}
+
 /** Plain JSON Schema: TypeBox's symbol keys dropped, known schemas replaced by references. */
 function ref(schema: TSchema): unknown {
   const name = NAMES.get(schema);
@@ -73,7 +85,7 @@ function operation(route: Route) {
 
   const answers: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries(route.responses)) {
-    answers[status] = { description: answer!.description, content: { "application/json": { schema: ref(answer!.schema) } } };
+    answers[status] = { description: answer!.description, content: { [answer!.contentType ?? "application/json"]: { schema: ref(answer!.schema) } } };
   }
   if (params.some((p) => (p as { in: string }).in === "path")) answers["404"] = error("No run with this event_id: `Run not found: <event_id>`.");
   if (route.auth) {
@@ -125,7 +137,9 @@ export function buildOpenApiDocument(routes: readonly Route[]): Record<string, u
     },
     paths,
     components: {
-      schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, schema]) => [name, plain(schema)])),
+      schemas: Object.fromEntries(
+        Object.entries(COMPONENTS).map(([name, schema]) => [name, REQUEST_BODIES.has(schema) ? nullableOptionals(schema) : plain(schema)]),
+      ),
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "TELEMETRY_API_AUTH_TOKEN" } },
     },
   };

@@ -115,13 +115,14 @@ export function runRoutes(store: RunStore): Route[] {
       responses: { 200: { description: "Association saved.", schema: CommitAssociated } },
       async handle({ params, body }) {
         const eventId = params.event_id!;
-        const fields: Record<string, string> = {
+        // All four describe one commit: an author or time left out must not survive from an earlier commit.
+        const fields = {
           git_commit_hash: body.commit_hash,
           git_commit_source: body.commit_source,
+          git_commit_author: body.commit_author ?? null,
+          git_commit_timestamp: body.commit_timestamp ?? null,
           updated_at: nowTimestamp().text,
         };
-        if (body.commit_author !== undefined) fields.git_commit_author = body.commit_author;
-        if (body.commit_timestamp !== undefined) fields.git_commit_timestamp = body.commit_timestamp;
         const updated = await store.write({ kind: "update", eventId, fields });
         if (!updated) throw notFound(eventId);
         return json(200, { status: "success", event_id: eventId, run_id: updated.runId, commit_hash: body.commit_hash });
@@ -180,8 +181,8 @@ export function parseListQuery(params: URLSearchParams): RunQuery {
     query.equals[column] = column === "status" ? values.map(filterStatus) : [values.at(-1)!];
   }
   for (const [name, key] of TIME_FILTERS) {
-    const text = params.get(name);
-    if (text === null) continue;
+    const text = params.getAll(name).at(-1);
+    if (text === undefined) continue;
     const parsed = parseFilterTimestamp(text);
     if (!parsed.ok) throw new HttpError(400, `Invalid ISO8601 timestamp for ${name}: '${text}'`);
     query[key] = parsed.micros;

@@ -56,8 +56,9 @@ function applyFollowUp(run: NewRun, op: FollowUp): NewRun {
     ...run,
     git_commit_hash: commit_hash,
     git_commit_source: commit_source,
-    ...(commit_author != null && { git_commit_author: commit_author }),
-    ...(commit_timestamp != null && { git_commit_timestamp: commit_timestamp }),
+    // One commit: an author or time left out clears the earlier commit's (undefined is left out of the POST).
+    git_commit_author: commit_author ?? undefined,
+    git_commit_timestamp: commit_timestamp ?? undefined,
   };
 }
 

@@ -23,7 +23,7 @@ export interface Route<S extends BodySchema | undefined = BodySchema | undefined
   /** Documented query parameters; the handler enforces the limits and defaults declared here. */
   query?: TObject;
   /** The answers this route itself gives; errors the pipeline adds (401, 413, 422, 429, ...) follow from the flags above. */
-  responses: Partial<Record<number, { description: string; schema: TSchema }>>;
+  responses: Partial<Record<number, { description: string; schema: TSchema; contentType?: string }>>;
   handle(context: RouteContext<S extends BodySchema ? Static<S> : undefined>): Response | Promise<Response>;
 }
 

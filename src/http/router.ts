@@ -9,8 +9,7 @@ interface CompiledRoute<R> {
 export type Match<R> =
   | { kind: "found"; route: R; params: Record<string, string> }
   | { kind: "method-not-allowed"; allow: string[] }
-  | { kind: "not-found" }
-  | { kind: "bad-path" };
+  | { kind: "not-found" };
 
 /**
  * A method + path router. Among routes matching a path, the one with more literal segments wins, so
@@ -31,12 +30,8 @@ export class Router<R extends { method: string; path: string }> {
 
   match(method: string, pathname: string): Match<R> {
     const raw = split(pathname);
-    let decoded: string[];
-    try {
-      decoded = raw.map(decodeURIComponent);
-    } catch {
-      return { kind: "bad-path" };
-    }
+    // A segment with a malformed escape is taken literally, so "/runs/%zz" is simply a run that does not exist.
+    const decoded = raw.map(decodeSegment);
     const allow = new Set<string>();
     const lookup = method === "HEAD" ? "GET" : method;
     for (const candidate of this.routes) {
@@ -47,6 +42,14 @@ export class Router<R extends { method: string; path: string }> {
       if (candidate.method === "GET") allow.add("HEAD");
     }
     return allow.size ? { kind: "method-not-allowed", allow: [...allow].sort() } : { kind: "not-found" };
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 

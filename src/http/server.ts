@@ -42,7 +42,6 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
     }
     const match = router.match(request.method, url.pathname);
     if (match.kind === "not-found") throw new HttpError(404, "Not Found");
-    if (match.kind === "bad-path") throw new HttpError(400, "Malformed percent-encoding in the URL path");
     if (match.kind === "method-not-allowed") throw new HttpError(405, "Method Not Allowed", { allow: match.allow.join(", ") });
     const { route, params } = match;
 

@@ -8,6 +8,8 @@ export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 /** Longest text field (characters); error_details, which carries tracebacks, may be longer. */
 export const MAX_TEXT_LENGTH = 65_536;
 export const MAX_DETAILS_LENGTH = 1_048_576;
+/** Longest event_id: it must still fit in a URL under the default length limit once percent-encoded. */
+export const MAX_EVENT_ID_LENGTH = 512;
 /** Deepest nesting accepted inside metrics_json / context_json (deeper values could not even be serialised back). */
 export const MAX_JSON_DEPTH = 64;
 
@@ -30,7 +32,12 @@ const CommitSource = Type.Union(
 
 /** Fields a client may send when creating a run. Unknown fields are ignored; optional fields sent as null count as absent. */
 export const TelemetryRun = Type.Object({
-  event_id: RequiredText("Idempotency key; a UUID is recommended."),
+  event_id: Type.String({
+    minLength: 1,
+    maxLength: MAX_EVENT_ID_LENGTH,
+    format: Formats.eventId,
+    description: "Idempotency key; a UUID is recommended. It appears in URLs, so it is at most 512 characters and not '.' or '..'.",
+  }),
   run_id: RequiredText("The agent's own run identifier."),
   agent_name: RequiredText("Which agent ran."),
   job_type: RequiredText("What kind of job it was."),

@@ -108,6 +108,10 @@ function coerce(schema: TSchema, raw: unknown, loc: Loc): Coerced {
       if (limit !== undefined && depthExceeds(raw, limit)) {
         return { issue: issue("value_error", loc, `Value error, JSON nested deeper than ${limit} levels`, raw) };
       }
+      // Stored as JSON text, a lone surrogate would survive as an escape but is not well-formed text either.
+      if (typeof raw === "object" && raw !== null && hasMalformedText(raw)) {
+        return { issue: issue("string_unicode", loc, "Input should contain only valid unicode strings (keys and values)", raw) };
+      }
       return { value: raw };
     }
     default:
@@ -123,6 +127,22 @@ function depthExceeds(value: unknown, limit: number): boolean {
     if (typeof node !== "object" || node === null) continue;
     if (depth > limit) return true;
     for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function hasMalformedText(value: object): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const node = stack.pop();
+    if (typeof node === "string") {
+      if (!node.isWellFormed()) return true;
+    } else if (typeof node === "object" && node !== null) {
+      for (const [key, child] of Object.entries(node)) {
+        if (!key.isWellFormed()) return true;
+        stack.push(child);
+      }
+    }
   }
   return false;
 }
@@ -207,6 +227,8 @@ function formatIssue(format: string, loc: Loc, input: unknown): ValidationIssue 
     }
     case Formats.runStatus:
       return issue("value_error", loc, `Value error, ${STATUS_RULE_MESSAGE}`, input);
+    case Formats.eventId:
+      return issue("value_error", loc, "Value error, event_id must not be '.' or '..' (it could never be used in a URL)", input);
     case Formats.commitHash:
       return issue("value_error", loc, "Value error, commit_hash must be 7 to 40 hexadecimal characters (or 64 for SHA-256 repositories)", input);
     default:

@@ -8,11 +8,6 @@ export interface StoreOptions {
   busyTimeoutMs: number;
 }
 
-/**
- * Opens a connection with the settings every connection of ours uses. The journal mode belongs to the
- * database file, so only the first connection (`role: "owner"`) sets it: switching it takes a lock that
- * would make other processes' first reads fail.
- */
 /** device:inode of the database file, or null for an in-memory database; "missing" once the path is gone. */
 export function fileIdentity(path: string): string | null {
   if (path === ":memory:") return null;
@@ -24,6 +19,11 @@ export function fileIdentity(path: string): string | null {
   }
 }
 
+/**
+ * Opens a connection with the settings every connection of ours uses. The journal mode belongs to the
+ * database file, so only the first connection (`role: "owner"`) sets it: switching it takes a lock that
+ * would make other processes' first reads fail.
+ */
 export function openConnection(options: StoreOptions, role: "owner" | "writer"): Database {
   // Only the owner may create the file: a writer that finds it gone must fail, not start an empty database.
   const db = new Database(options.path, { create: role === "owner", readwrite: true, strict: true });

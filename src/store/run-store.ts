@@ -27,6 +27,7 @@ export interface RunQuery {
 }
 
 const SELECT_LIST = PUBLIC_COLUMNS.join(", ");
+const READ_BUSY_TIMEOUT_MS = 250;
 const SYNCHRONOUS_NAMES = ["OFF", "NORMAL", "FULL", "EXTRA"];
 
 /** The statements behind /metrics, /api/v1/metadata and a single-run lookup (the query-plan test reads them too). */
@@ -80,6 +81,9 @@ export class RunStore {
       this.db.close();
       throw error;
     }
+    // From here this connection only answers reads, on the thread that serves HTTP: a long wait for another
+    // process's lock would stall every request, so reads fail fast (503) while writes wait the full timeout.
+    this.db.run(`PRAGMA busy_timeout = ${Math.min(options.busyTimeoutMs, READ_BUSY_TIMEOUT_MS)}`);
     this.writer = new WriterClient(options, fileIdentity(options.path));
   }
 

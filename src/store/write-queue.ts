@@ -20,8 +20,8 @@ const MAX_GROUP = 512;
 
 /**
  * Group commit: writes that arrive while the event loop is busy share one transaction and one fsync.
- * Each op runs inside its own savepoint, so one failing request never fails its neighbours, and every
- * promise settles only after COMMIT has returned: a resolved write is on disk.
+ * If any op fails, the group is redone with each op in its own savepoint, so one failing request never
+ * fails its neighbours; every promise settles only after COMMIT has returned: a resolved write is on disk.
  */
 export class WriteQueue<Op, Result> {
   private pending: Pending<Op, Result>[] = [];
@@ -131,7 +131,11 @@ export class WriteQueue<Op, Result> {
   }
 
   private rollback(): void {
-    if (this.db.inTransaction) this.db.run("ROLLBACK");
+    try {
+      if (this.db.inTransaction) this.db.run("ROLLBACK");
+    } catch {
+      // SQLite has already rolled back (e.g. after an I/O error); the caller reports the original failure.
+    }
     this.hooks.onRollback?.();
   }
 }

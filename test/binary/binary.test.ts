@@ -99,6 +99,42 @@ describe("the compiled binary", () => {
     expect(await third.exited).toBe(0);
   }, 60_000);
 
+  test("a second server on a port already in use exits 1 instead of sharing it", async () => {
+    const first = start(join(dir, "port-a", "telemetry.sqlite"));
+    try {
+      const port = new URL(await waitForListening(first)).port;
+      const second = await run(["--host", "127.0.0.1", "--port", port, "--db", join(dir, "port-b", "telemetry.sqlite")]);
+      expect(second.code).toBe(1);
+      expect(second.stderr.trim().split("\n")).toHaveLength(1);
+      expect(second.stderr).toContain("cannot start");
+    } finally {
+      first.kill("SIGTERM");
+      await first.exited;
+    }
+  }, 60_000);
+
+  test("SIGTERM while a client stalls mid-body still commits, checkpoints and exits 0", async () => {
+    const dbPath = join(dir, "stalled", "telemetry.sqlite");
+    const child = start(dbPath);
+    const base = await waitForListening(child);
+    const created = await fetch(`${base}/api/v1/runs`, {
+      method: "POST",
+      body: JSON.stringify({ event_id: "before-stall", run_id: "r", agent_name: "a", job_type: "j", start_time: "2026-01-05T18:40:27Z" }),
+    });
+    expect(created.status).toBe(201);
+    const { port } = new URL(base);
+    const socket = await Bun.connect({ hostname: "127.0.0.1", port: Number(port), socket: { data() {} } });
+    socket.write("POST /api/v1/runs HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ev");
+    await Bun.sleep(100);
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+    socket.end();
+    expect(existsSync(`${dbPath}-wal`) ? readFileSync(`${dbPath}-wal`).length : 0).toBe(0);
+    const db = new Database(dbPath, { readonly: true });
+    expect(db.query("SELECT event_id FROM agent_runs").all()).toEqual([{ event_id: "before-stall" }]);
+    db.close();
+  }, 60_000);
+
   test("the lock is released after a crash (kill -9)", async () => {
     const dbPath = join(dir, "crashed", "telemetry.sqlite");
     const first = start(dbPath);

@@ -68,6 +68,15 @@ describe("/openapi.json", () => {
     expect(doc.paths["/api/v1/runs"]!.post!.responses["429"]!.headers).toHaveProperty("Retry-After");
   });
 
+  test("optional request fields accept null (null means absent); HTML and scripts are not documented as JSON", () => {
+    const run = doc.components.TelemetryRun ?? (doc.components as { schemas: Record<string, { properties: Record<string, { anyOf?: unknown[] }> }> }).schemas.TelemetryRun;
+    const props = (run as { properties: Record<string, { anyOf?: unknown[] }> }).properties;
+    expect(props.end_time!.anyOf).toContainEqual({ type: "null" });
+    expect(props.event_id!.anyOf).toBeUndefined();
+    expect(Object.keys(doc.paths["/docs"]!.get!.responses["200"]!.content!)).toEqual(["text/html"]);
+    expect(Object.keys(doc.paths["/docs/scalar.js"]!.get!.responses["200"]!.content!)).toEqual(["text/javascript"]);
+  });
+
   test("query parameters carry their limits and defaults; examples come from the contract", () => {
     const params = doc.paths["/api/v1/runs"]!.get!.parameters!;
     const limit = params.find((p) => p.name === "limit")!;
