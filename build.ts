@@ -4,8 +4,12 @@
 
 export async function buildBinary(outfile = "dist/local-telemetry-api"): Promise<string> {
   const result = await Bun.build({
-    // The writer thread's module is its own entrypoint so the executable embeds it for `new Worker(...)`.
-    entrypoints: [`${import.meta.dir}/src/main.ts`, `${import.meta.dir}/src/store/writer-worker.ts`],
+    // Each thread's module is its own entrypoint so the executable embeds it for `new Worker(...)`.
+    entrypoints: [
+      `${import.meta.dir}/src/main.ts`,
+      `${import.meta.dir}/src/store/writer-worker.ts`,
+      `${import.meta.dir}/src/store/backup-worker.ts`,
+    ],
     compile: { outfile },
     minify: true,
     sourcemap: "linked",

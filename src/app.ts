@@ -6,6 +6,7 @@ import { runRoutes } from "./api/runs.ts";
 import { systemRoutes } from "./api/system.ts";
 import type { Config } from "./config.ts";
 import type { Route } from "./http/route.ts";
+import { RequestMetrics } from "./http/request-metrics.ts";
 import { createHandler } from "./http/server.ts";
 import type { Logger } from "./logger.ts";
 import { acquireDatabaseLock } from "./process-lock.ts";
@@ -25,21 +26,20 @@ export interface App {
 export function startApp(config: Config, logger: Logger): App {
   mkdirSync(dirname(config.dbPath), { recursive: true });
   const lock = acquireDatabaseLock(config.dbPath);
+  const metrics = new RequestMetrics();
   let store: RunStore;
   try {
-    store = new RunStore({
-      path: config.dbPath,
-      journalMode: config.journalMode,
-      synchronous: config.synchronous,
-      busyTimeoutMs: config.busyTimeoutMs,
-    });
+    store = new RunStore(
+      { path: config.dbPath, journalMode: config.journalMode, synchronous: config.synchronous, busyTimeoutMs: config.busyTimeoutMs },
+      (size) => metrics.groupSizes.observe(size),
+    );
   } catch (error) {
     lock.release();
     throw error;
   }
-  const routes: Route[] = [...systemRoutes(store), ...runRoutes(store)];
+  const routes: Route[] = [...systemRoutes(store, metrics), ...runRoutes(store)];
   routes.push(...docsRoutes(() => buildOpenApiDocument(routes)));
-  const handler = createHandler(routes, config, logger);
+  const handler = createHandler(routes, config, logger, metrics);
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({

@@ -2,12 +2,15 @@ import { defineRoute, type Route } from "../http/route.ts";
 import { json, jsonObjectFromEntries, rawJson } from "../http/responses.ts";
 import { nowTimestamp } from "../domain/timestamps.ts";
 import type { RunStore } from "../store/run-store.ts";
+import { metricsFormat } from "../domain/accept.ts";
+import type { RequestMetrics } from "../http/request-metrics.ts";
+import { renderPrometheus } from "./prometheus.ts";
 import { VERSION } from "../version.ts";
 import { HealthResponse, MetadataResponse, MetricsResponse } from "../schema/responses.ts";
 
 const DAY_US = 86_400_000_000n;
 
-export function systemRoutes(store: RunStore): Route[] {
+export function systemRoutes(store: RunStore, metrics: RequestMetrics): Route[] {
   const dbPath = store.options.path;
   return [
     defineRoute({
@@ -35,11 +38,20 @@ export function systemRoutes(store: RunStore): Route[] {
       method: "GET",
       path: "/metrics",
       summary: "Run counts: total, per agent (largest first), last 24 hours",
-      responses: { 200: { description: "System metrics.", schema: MetricsResponse } },
+      responses: {
+        200: {
+          description: "System metrics as the contract's JSON; in the Prometheus text format when Accept prefers text/plain or OpenMetrics.",
+          schema: MetricsResponse,
+        },
+      },
       auth: false,
       rateLimited: false,
-      handle() {
+      handle({ request }) {
         const { total, agents, recent } = store.metrics(nowTimestamp().micros - DAY_US);
+        if (metricsFormat(request.headers.get("accept")) === "prometheus") {
+          const text = renderPrometheus({ runs: store.runsByAgentAndStatus(), recent24h: recent, http: metrics, files: store.fileSizes() });
+          return new Response(text, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
+        }
         const { journalMode } = store.settings();
         const performance = JSON.stringify({ db_path: dbPath, journal_mode: journalMode });
         return rawJson(200, `{"total_runs":${total},"agents":${jsonObjectFromEntries(agents)},"recent_24h":${recent},"performance":${performance}}`);

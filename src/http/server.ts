@@ -3,6 +3,7 @@ import type { Config } from "../config.ts";
 import { compileBodyValidator, type BodyValidator } from "../schema/validation.ts";
 import { StoreFailure } from "../store/errors.ts";
 import type { Logger } from "../logger.ts";
+import type { RequestMetrics } from "./request-metrics.ts";
 import { createBearerAuth } from "./auth.ts";
 import { parseJsonBody, readBodyLimited } from "./body.ts";
 import { clientAddress } from "./client-ip.ts";
@@ -18,7 +19,7 @@ const STORE_FAILURE_STATUS = { integrity: 400, busy: 503, unavailable: 503, inte
  * The request pipeline, in the contract's order: route (404/405) → rate limit (429) → auth (401) →
  * body size (413) → JSON and validation (422) → handler. Nothing about a body is read before auth passed.
  */
-export function createHandler(routes: readonly Route[], config: Config, logger: Logger) {
+export function createHandler(routes: readonly Route[], config: Config, logger: Logger, metrics: RequestMetrics) {
   const router = new Router(routes);
   const validators = new Map<Route, BodyValidator<unknown>>(
     routes.filter((r) => r.body).map((r) => [r, compileBodyValidator(r.body!.schema)]),
@@ -28,7 +29,7 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
   const trustedProxies = new Set(config.trustedProxies);
   const cors = new CorsPolicy(config.corsOrigins);
 
-  const pipeline = async (request: Request, url: URL, server: Server<undefined>): Promise<Response> => {
+  const pipeline = async (request: Request, url: URL, server: Server<undefined>, seen: { route: string }): Promise<Response> => {
     if (request.url.length > config.maxUrlLength) {
       throw new HttpError(414, `URL too long: ${request.url.length} characters; the limit is ${config.maxUrlLength} (TELEMETRY_MAX_URL_LENGTH)`);
     }
@@ -44,6 +45,7 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
     if (match.kind === "not-found") throw new HttpError(404, "Not Found");
     if (match.kind === "method-not-allowed") throw new HttpError(405, "Method Not Allowed", { allow: match.allow.join(", ") });
     const { route, params } = match;
+    seen.route = route.path;
 
     if (limiter && route.rateLimited) {
       const peer = server.requestIP(request)?.address ?? "unknown";
@@ -75,9 +77,10 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
   return async (request: Request, server: Server<undefined>): Promise<Response> => {
     const started = performance.now();
     const url = new URL(request.url);
+    const seen = { route: "unmatched" };
     let response: Response;
     try {
-      response = await pipeline(request, url, server);
+      response = await pipeline(request, url, server, seen);
     } catch (error) {
       response = toErrorResponse(error, logger);
     }
@@ -87,12 +90,14 @@ export function createHandler(routes: readonly Route[], config: Config, logger: 
     const origin = request.headers.get("origin");
     if (cors.allows(origin)) for (const [name, value] of Object.entries(cors.headers(origin))) response.headers.set(name, value);
     // Never the Authorization header, a token or a body: only what identifies the request.
+    const seconds = (performance.now() - started) / 1000;
+    metrics.record(seen.route, response.status, seconds);
     logger.info("request", {
       request_id: requestId,
       method: request.method,
       path: url.pathname,
       status: response.status,
-      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      duration_ms: Math.round(seconds * 1e6) / 1000,
       client_ip: server.requestIP(request)?.address ?? null,
     });
     return response;

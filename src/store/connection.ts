@@ -29,7 +29,12 @@ export function openConnection(options: StoreOptions, role: "owner" | "writer"):
   const db = new Database(options.path, { create: role === "owner", readwrite: true, strict: true });
   try {
     db.run(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
-    if (role === "owner") db.run(`PRAGMA journal_mode = ${options.journalMode}`);
+    if (role === "owner") {
+      // A brand-new file can still choose how it gives space back: retention deletes then shrink it
+      // (PRAGMA incremental_vacuum). An existing file keeps its setting; changing it takes a full VACUUM.
+      if (db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count === 0) db.run("PRAGMA auto_vacuum = INCREMENTAL");
+      db.run(`PRAGMA journal_mode = ${options.journalMode}`);
+    }
     db.run(`PRAGMA synchronous = ${options.synchronous}`);
     // Keeps the WAL from growing without bound once readers let go of old snapshots.
     db.run("PRAGMA journal_size_limit = 67108864");

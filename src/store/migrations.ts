@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { parseFilterTimestamp } from "../domain/timestamps.ts";
 import { RUN_COLUMNS, TABLE_CHECKS } from "./columns.ts";
-import { COUNTER_SCHEMA, rebuildCounters } from "./counters.ts";
+import { COUNTERS, counterSchema, rebuildCounter, rebuildCounters } from "./counters.ts";
 
 /** Versions 6 and 7 are the reference service's; a database it wrote already records them. */
 const REFERENCE_VERSIONS: Record<number, string> = {
@@ -60,8 +60,21 @@ const STEPS: readonly Step[] = [
     description: "Schema v9: counter tables, so /metrics and /api/v1/metadata never scan agent_runs",
     apply(db) {
       db.transaction(() => {
-        for (const statement of COUNTER_SCHEMA) db.run(statement);
-        rebuildCounters(db);
+        for (const counter of COUNTERS.slice(0, 3)) {
+          for (const statement of counterSchema(counter)) db.run(statement);
+          rebuildCounter(db, counter);
+        }
+      }).immediate();
+    },
+  },
+  {
+    version: 10,
+    description: "Schema v10: runs per agent and status, kept like the other counters, for the Prometheus series",
+    apply(db) {
+      db.transaction(() => {
+        const counter = COUNTERS[3]!;
+        for (const statement of counterSchema(counter)) db.run(statement);
+        rebuildCounter(db, counter);
       }).immediate();
     },
   },

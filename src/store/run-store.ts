@@ -1,4 +1,5 @@
 import type { Database, SQLQueryBindings } from "bun:sqlite";
+import { statSync } from "node:fs";
 import { PUBLIC_COLUMNS, type RunRow } from "./columns.ts";
 import { fileIdentity, openConnection, type StoreOptions } from "./connection.ts";
 import { MINUTE_US } from "./counters.ts";
@@ -38,6 +39,7 @@ export const READ_STATEMENTS = {
   agentNames: "SELECT agent_name AS v FROM run_counts_by_agent ORDER BY agent_name",
   jobTypes: "SELECT job_type AS v FROM run_counts_by_job_type ORDER BY job_type",
   byEventId: `SELECT ${SELECT_LIST} FROM agent_runs WHERE event_id = ?`,
+  agentStatusCounts: "SELECT agent_name, status, runs FROM run_counts_by_agent_status ORDER BY agent_name, status",
 } as const;
 
 /** The SELECT for one list query: an equality or IN per filter, instant ranges, newest first, ties by id. */
@@ -73,7 +75,11 @@ export class RunStore {
   private readonly db: Database;
   private readonly writer: WriterClient;
 
-  constructor(readonly options: StoreOptions) {
+  /** `onWriteGroup` hears the size of every committed group (for metrics). */
+  constructor(
+    readonly options: StoreOptions,
+    onWriteGroup: (size: number) => void = () => {},
+  ) {
     this.db = openConnection(options, "owner");
     try {
       migrate(this.db);
@@ -84,7 +90,7 @@ export class RunStore {
     // From here this connection only answers reads, on the thread that serves HTTP: a long wait for another
     // process's lock would stall every request, so reads fail fast (503) while writes wait the full timeout.
     this.db.run(`PRAGMA busy_timeout = ${Math.min(options.busyTimeoutMs, READ_BUSY_TIMEOUT_MS)}`);
-    this.writer = new WriterClient(options, fileIdentity(options.path));
+    this.writer = new WriterClient(options, fileIdentity(options.path), onWriteGroup);
   }
 
   /** Every write goes through here; it resolves only after the transaction holding it has committed. */
@@ -119,6 +125,23 @@ export class RunStore {
         .get(recentSinceUs, (boundary + 1n) * MINUTE_US)!.n;
       return { total, agents, recent: wholeMinutes + partialMinute };
     });
+  }
+
+  /** Runs per (agent, status) from the counter table, for the Prometheus series. */
+  runsByAgentAndStatus(): { agent_name: string; status: string; runs: number }[] {
+    return this.read(() => this.db.query<{ agent_name: string; status: string; runs: number }, []>(READ_STATEMENTS.agentStatusCounts).all());
+  }
+
+  /** Bytes on disk of the database file and its WAL (0 when absent). */
+  fileSizes(): { database: number; wal: number } {
+    const size = (path: string) => {
+      try {
+        return statSync(path).size;
+      } catch {
+        return 0;
+      }
+    };
+    return { database: size(this.options.path), wal: size(`${this.options.path}-wal`) };
   }
 
   metadata(): { agentNames: string[]; jobTypes: string[] } {

@@ -3,6 +3,7 @@ import { INSERTABLE_COLUMNS, RUN_COLUMNS } from "./columns.ts";
 import { InsertTally } from "./counters.ts";
 import { fileIdentity } from "./connection.ts";
 import { StoreFailure } from "./errors.ts";
+import { MAINTENANCE_BATCH, markStaleBatch, pruneBatch, reclaimFreePages, STALE_NOTE_REVERT, type SpaceReport } from "./maintenance.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 export type SqlValue = string | number | bigint | boolean | null;
@@ -11,24 +12,39 @@ export type NewRun = Record<string, SqlValue>;
 
 export type WriteOp =
   | { kind: "insert"; runs: readonly NewRun[] }
-  | { kind: "update"; eventId: string; fields: Readonly<Record<string, SqlValue>> };
+  | { kind: "update"; eventId: string; fields: Readonly<Record<string, SqlValue>> }
+  // Maintenance, one small batch per op so client writes interleave (see maintenance.ts).
+  | { kind: "prune"; createdBeforeUs: bigint }
+  | { kind: "markStale"; startedBeforeUs: bigint; note: string; updatedAt: string }
+  | { kind: "reclaim"; maxPages: number };
 export type InsertOutcome = "created" | "duplicate";
-export type WriteResult<Op extends WriteOp> = Op extends { kind: "insert" } ? InsertOutcome[] : { runId: string } | null;
+interface WriteResults {
+  insert: InsertOutcome[];
+  update: { runId: string } | null;
+  prune: { deleted: number };
+  markStale: { marked: number };
+  reclaim: SpaceReport;
+}
+export type WriteResult<Op extends WriteOp> = WriteResults[Op["kind"]];
 
 const INSERT_SQL = `INSERT INTO agent_runs (${INSERTABLE_COLUMNS.map((c) => c.name).join(", ")})
   VALUES (${INSERTABLE_COLUMNS.map(() => "?").join(", ")}) ON CONFLICT(event_id) DO NOTHING`;
 const COLUMN_ORDER = new Map(RUN_COLUMNS.map((c, i) => [c.name, i]));
+const DEFAULTS = new Map(INSERTABLE_COLUMNS.map((c) => [c.name, c.insertDefault]));
 
 /** Applies write ops on its own connection through the group-commit queue, keeping the insert counters. */
 export class RunWriter {
   private readonly tally = new InsertTally();
   private readonly queue: WriteQueue<WriteOp, unknown>;
+  /** Rows from this id on were inserted by the open group and are not counted yet: deletes and status changes skip them. */
+  private uncountedFrom = Number.MAX_SAFE_INTEGER;
 
   /** `identity` is the file the server thread migrated; a different (or no) file at `path` later refuses writes. */
   constructor(
     private readonly db: Database,
     path: string,
     identity: string | null,
+    onGroup: (size: number) => void = () => {},
   ) {
     this.queue = new WriteQueue(db, (op) => this.apply(op), {
       // A database file deleted or replaced under us would take every later "acknowledged" write with it.
@@ -37,8 +53,15 @@ export class RunWriter {
           throw new StoreFailure("unavailable", "Database file was removed or replaced on disk; restart the server once it is restored");
         }
       },
-      beforeCommit: () => this.tally.flush(db),
-      onRollback: () => this.tally.clear(),
+      afterGroup: onGroup,
+      beforeCommit: () => {
+        this.tally.flush(db);
+        this.uncountedFrom = Number.MAX_SAFE_INTEGER;
+      },
+      onRollback: () => {
+        this.tally.clear();
+        this.uncountedFrom = Number.MAX_SAFE_INTEGER;
+      },
     });
   }
 
@@ -62,16 +85,27 @@ export class RunWriter {
       const insert = this.db.query<unknown, SqlValue[]>(INSERT_SQL);
       const outcomes = op.runs.map((run): InsertOutcome => {
         const values = INSERTABLE_COLUMNS.map((c) => run[c.name] ?? c.insertDefault);
-        return insert.run(...values).changes === 1 ? "created" : "duplicate";
+        const result = insert.run(...values);
+        if (result.changes !== 1) return "duplicate";
+        this.uncountedFrom = Math.min(this.uncountedFrom, Number(result.lastInsertRowid));
+        return "created";
       });
       // Counted only once every insert of the op succeeded: a failing op is rolled back whole.
       op.runs.forEach((run, i) => {
-        if (outcomes[i] === "created") this.tally.add(run.agent_name as string, run.job_type as string, run.created_at_us as bigint);
+        if (outcomes[i] === "created") this.tally.add((name) => (run[name] ?? DEFAULTS.get(name) ?? null) as string | number | bigint | null);
       });
       return outcomes;
     }
+    if (op.kind === "prune") return { deleted: pruneBatch(this.db, op.createdBeforeUs, this.uncountedFrom, MAINTENANCE_BATCH) };
+    if (op.kind === "markStale") {
+      return { marked: markStaleBatch(this.db, op.startedBeforeUs, op.note, op.updatedAt, this.uncountedFrom, MAINTENANCE_BATCH) };
+    }
+    if (op.kind === "reclaim") return reclaimFreePages(this.db, op.maxPages);
     const names = Object.keys(op.fields).sort((a, b) => COLUMN_ORDER.get(a)! - COLUMN_ORDER.get(b)!);
-    const sql = `UPDATE agent_runs SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE event_id = ? RETURNING run_id`;
+    const sets = names.map((n) => `${n} = ?`);
+    // The agent's own status replaces the server's stale-run guess, and with it the note the server wrote.
+    if (names.includes("status") && !names.includes("error_summary")) sets.push(STALE_NOTE_REVERT);
+    const sql = `UPDATE agent_runs SET ${sets.join(", ")} WHERE event_id = ? RETURNING run_id`;
     const row = this.db.query<{ run_id: string }, SqlValue[]>(sql).get(...names.map((n) => op.fields[n]!), op.eventId);
     return row ? { runId: row.run_id } : null;
   }

@@ -2,6 +2,8 @@ import type { Database } from "bun:sqlite";
 import { classifyStoreError, type StoreFailure } from "./errors.ts";
 
 export interface WriteHooks {
+  /** Told how many writes each group held, after it is settled (for the group-size histogram). */
+  afterGroup?(size: number): void;
   beforeBegin?(): void;
   beforeCommit?(): void;
   onRollback?(): void;
@@ -77,6 +79,7 @@ export class WriteQueue<Op, Result> {
       if (outcome.ok) entry.resolve(outcome.value);
       else entry.reject(outcome.error);
     });
+    this.hooks.afterGroup?.(group.length);
     this.scheduled = false;
     if (this.pending.length > 0) this.schedule();
     else this.markIdle();

@@ -9,13 +9,13 @@ interface Pending {
 }
 
 /**
- * Where the writer thread's module is: beside this file in a source checkout; in the compiled executable,
- * this code is inlined into the entry bundle at the virtual root and build.ts embeds the worker (its second
- * entrypoint) at its path below src/.
+ * Where a worker module of src/store/ (`writer-worker.ts`, `backup-worker.ts`) is: beside this file in a source
+ * checkout; in the compiled executable, this code is inlined into the entry bundle at the virtual root and
+ * build.ts embeds each worker (an entrypoint of its own) at its path below src/.
  */
-function writerModule(): string {
+export function storeWorkerModule(file: string): string {
   const compiled = import.meta.url.includes("/$bunfs/");
-  return new URL(compiled ? "./store/writer-worker.ts" : "./writer-worker.ts", import.meta.url).href;
+  return new URL(compiled ? `./store/${file}` : `./${file}`, import.meta.url).href;
 }
 
 /** The server thread's handle on the writer thread: every write is a message, every answer a settled promise. */
@@ -29,8 +29,12 @@ export class WriterClient {
   private degradedBy: string | null = null;
 
   /** `identity` names the database file the server thread opened and migrated (see fileIdentity). */
-  constructor(options: StoreOptions, identity: string | null) {
-    this.worker = new Worker(writerModule());
+  constructor(
+    options: StoreOptions,
+    identity: string | null,
+    private readonly onGroup: (size: number) => void,
+  ) {
+    this.worker = new Worker(storeWorkerModule("writer-worker.ts"));
     this.worker.onmessage = (event: MessageEvent<FromWriter>) => this.receive(event.data);
     this.worker.onerror = (event) => this.fail(new StoreFailure("internal", `Database writer stopped: ${event.message}`));
     this.send({ type: "open", options, identity });
@@ -80,6 +84,9 @@ export class WriterClient {
         }
         return;
       }
+      case "group":
+        this.onGroup(message.size);
+        return;
       case "closed":
         this.closed?.();
         return;

@@ -7,5 +7,6 @@ export type ToWriter = { type: "open"; options: StoreOptions; identity: string |
 export type FromWriter =
   | { type: "result"; id: number; ok: true; value: unknown }
   | { type: "result"; id: number; ok: false; kind: StoreFailureKind; message: string }
+  | { type: "group"; size: number }
   | { type: "closed" }
   | { type: "fatal"; message: string };

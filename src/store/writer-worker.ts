@@ -14,7 +14,9 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
   switch (message.type) {
     case "open":
       try {
-        writer = new RunWriter(openConnection(message.options, "writer"), message.options.path, message.identity);
+        writer = new RunWriter(openConnection(message.options, "writer"), message.options.path, message.identity, (size) =>
+          reply({ type: "group", size }),
+        );
       } catch (error) {
         reply({ type: "fatal", message: classifyStoreError(error).message });
       }

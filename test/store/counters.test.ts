@@ -47,6 +47,10 @@ function scanned(sinceUs: bigint) {
 
 function expectExact(sinceUs: bigint) {
   const expected = scanned(sinceUs);
+  const db = new Database(path, { readonly: true });
+  const byAgentStatus = db.query("SELECT agent_name, status, count(*) AS runs FROM agent_runs GROUP BY agent_name, status ORDER BY agent_name, status").all();
+  db.close();
+  expect(store.runsByAgentAndStatus()).toEqual(byAgentStatus as never);
   expect(store.metrics(sinceUs)).toEqual({ total: expected.total, agents: expected.agents, recent: expected.recent });
   expect(store.metadata()).toEqual({ agentNames: expected.agents.map(([a]) => a).sort(), jobTypes: expected.jobTypes });
 }
@@ -64,8 +68,12 @@ test("inserts, duplicates and batches keep the counters exact, including the par
 
 test("PATCH-style updates leave the counters alone; names like __proto__ and 123 are counted as data", async () => {
   await store.write({ kind: "insert", runs: [run("__proto__", "constructor", 5n * MINUTE), run("123", "job", 5n * MINUTE), run("123", "job", 6n * MINUTE)] });
-  expect(await store.write({ kind: "update", eventId: `c-${n}`, fields: { status: "success", duration_ms: 5 } })).toEqual({ runId: "r" });
+  expect(await store.write({ kind: "update", eventId: `c-${n}`, fields: { duration_ms: 5 } })).toEqual({ runId: "r" });
   expectExact(0n);
+  // A PATCH of the status moves the run between (agent, status) counts.
+  expect(await store.write({ kind: "update", eventId: `c-${n}`, fields: { status: "success" } })).toEqual({ runId: "r" });
+  expectExact(0n);
+  expect(store.runsByAgentAndStatus()).toContainEqual({ agent_name: "123", status: "success", runs: 1 });
   expect(store.metrics(0n).agents).toEqual([["123", 2], ["__proto__", 1]]);
 });
 
