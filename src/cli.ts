@@ -8,6 +8,9 @@ Usage:
   local-telemetry-api healthcheck [--url URL]                      exit 0 if the server answers /health, else 1
   local-telemetry-api run --agent NAME --job TYPE [--url URL] [--token T] [--timeout S] -- CMD [ARGS...]
                                                                    run CMD, record it as a run, exit with its code
+  local-telemetry-api backup OUT.sqlite [--db PATH]                consistent, checked copy while the server runs
+  local-telemetry-api prune --older-than 30d [--dry-run] [--db PATH]
+                                                                   delete runs created before then (server stopped)
   local-telemetry-api --help | --version
 
 Flags override environment variables. Environment (default):

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
+import { DURATION_HINT, days, parseDuration, type Duration } from "./domain/durations.ts";
 
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
@@ -29,6 +30,15 @@ export interface Config {
   /** Origins allowed to call from a browser; empty means CORS is off, ["*"] allows any origin. */
   corsOrigins: string[];
   logLevel: LogLevel;
+  /** Runs created longer ago than this are deleted by a background job; null keeps them forever. */
+  retention: Duration | null;
+  /** Runs still `running` this long after start_time are marked `timeout`; null leaves them alone. */
+  staleRunAfter: Duration | null;
+  /** Folder for scheduled backups; null means no scheduled backups. */
+  backupDir: string | null;
+  backupIntervalHours: number;
+  /** Scheduled backups kept in backupDir; older ones are deleted. */
+  backupKeep: number;
 }
 
 /** A setting that cannot be used; main prints its message as one line and exits with code 2. */
@@ -65,6 +75,11 @@ export const SETTINGS: readonly [name: string, fallback: string, meaning: string
   ["TELEMETRY_BODY_TIMEOUT_MS", "30000", "time a client has to send a whole body (408 beyond)"],
   ["TELEMETRY_CORS_ORIGINS", "", "comma-separated browser origins allowed to call the API, or *; unset = CORS off"],
   ["LOG_LEVEL", "info", "debug | info | warning | error"],
+  ["TELEMETRY_RETENTION_DAYS", "", "delete runs created more than this many days ago; unset = keep forever"],
+  ["TELEMETRY_STALE_RUN_AFTER", "", "mark runs still running this long after start_time as timeout (e.g. 6h); unset = off"],
+  ["TELEMETRY_BACKUP_DIR", "", "folder for scheduled backups; unset = no scheduled backups"],
+  ["TELEMETRY_BACKUP_INTERVAL_HOURS", "24", "hours between scheduled backups"],
+  ["TELEMETRY_BACKUP_KEEP", "7", "scheduled backups kept; older ones are deleted"],
 ];
 
 /** Builds the Config from command-line flags (which win) and the environment; throws ConfigError naming the bad setting. */
@@ -110,6 +125,11 @@ export function loadConfig(argv: readonly string[], env: Env): Config {
     bodyTimeoutMs: parseInteger("TELEMETRY_BODY_TIMEOUT_MS", get("TELEMETRY_BODY_TIMEOUT_MS"), 100, 3_600_000),
     corsOrigins: get("TELEMETRY_CORS_ORIGINS").split(",").map((s) => s.trim()).filter(Boolean),
     logLevel: parseLogLevel(get("LOG_LEVEL")),
+    retention: get("TELEMETRY_RETENTION_DAYS") ? days(parseInteger("TELEMETRY_RETENTION_DAYS", get("TELEMETRY_RETENTION_DAYS"), 1, 36_500)) : null,
+    staleRunAfter: get("TELEMETRY_STALE_RUN_AFTER") ? parseDurationSetting("TELEMETRY_STALE_RUN_AFTER", get("TELEMETRY_STALE_RUN_AFTER")) : null,
+    backupDir: get("TELEMETRY_BACKUP_DIR") ? resolve(get("TELEMETRY_BACKUP_DIR")) : null,
+    backupIntervalHours: parseInteger("TELEMETRY_BACKUP_INTERVAL_HOURS", get("TELEMETRY_BACKUP_INTERVAL_HOURS"), 1, 8_760),
+    backupKeep: parseInteger("TELEMETRY_BACKUP_KEEP", get("TELEMETRY_BACKUP_KEEP"), 1, 10_000),
   };
 }
 
@@ -135,6 +155,13 @@ function parseInteger(name: string, text: string, min: number, max: number): num
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
   return n;
+}
+
+/** `name` as a duration such as 6h; the message says what a duration looks like. */
+export function parseDurationSetting(name: string, text: string): Duration {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new ConfigError(`${name} ${parsed.reason.startsWith("expected") ? `must be ${DURATION_HINT}` : parsed.reason}, got '${text}'`);
+  return parsed.duration;
 }
 
 function parseBoolean(name: string, text: string): boolean {

@@ -2,6 +2,7 @@ import { startApp } from "./app.ts";
 import { healthcheck, USAGE } from "./cli.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
+import { backupCommand, pruneCommand } from "./maintenance-commands.ts";
 import { runCommand } from "./run-command.ts";
 import { VERSION } from "./version.ts";
 
@@ -63,6 +64,8 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (command === "healthcheck") process.exit((await healthcheck(rest, process.env)) ? 0 : 1);
+  if (command === "backup") process.exit(await backupCommand(rest, process.env));
+  if (command === "prune") process.exit(await pruneCommand(rest, process.env));
   if (command === "serve") return serve(rest);
   if (command === undefined || command.startsWith("-")) return serve(argv);
   fail(2, `unknown command '${command}' (try --help)`);

@@ -136,7 +136,8 @@ export function backupDatabase(source: string, out: string, busyTimeoutMs: numbe
   try {
     const db = openReader(source, busyTimeoutMs);
     try {
-      db.run("PRAGMA auto_vacuum = INCREMENTAL"); // applies to the copy only: an existing file keeps its own
+      // Read by VACUUM INTO for the copy only: the source file keeps its own setting (and is never written).
+      if (pragmaNumber(db, "auto_vacuum") === 0) db.run("PRAGMA auto_vacuum = INCREMENTAL");
       db.query("VACUUM INTO ?").run(partial);
     } finally {
       db.close();

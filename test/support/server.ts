@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startApp, type App } from "../../src/app.ts";
+import { startApp, type App, type AppOptions } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logger.ts";
 
@@ -17,13 +17,14 @@ export interface TestServer {
 
 /**
  * Starts the real server on 127.0.0.1, port 0, on a fresh database in a temp folder (or `dbPath`).
- * `env` takes the same variables as production, so tests exercise the real configuration path.
+ * `env` takes the same variables as production, so tests exercise the real configuration path;
+ * `options` can give the background jobs a clock the test controls.
  */
-export async function startTestServer(env: Record<string, string> = {}, dbPath?: string): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, dbPath?: string, options: AppOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "telemetry-test-"));
   const path = dbPath ?? join(dir, "telemetry.sqlite");
   const config = loadConfig([], { TELEMETRY_API_HOST: "127.0.0.1", TELEMETRY_API_PORT: "0", TELEMETRY_DB_PATH: path, LOG_LEVEL: "error", ...env });
-  const app = startApp(config, createLogger(config.logLevel, () => {}));
+  const app = startApp(config, createLogger(config.logLevel, () => {}), options);
   const base = app.url.href.replace(/\/$/, "");
   return {
     app,
