@@ -2,7 +2,9 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { docsRoutes } from "./api/docs.ts";
 import { buildOpenApiDocument } from "./api/openapi.ts";
+import { exportRoutes } from "./api/export.ts";
 import { runRoutes } from "./api/runs.ts";
+import { statsRoutes } from "./api/stats.ts";
 import { systemRoutes } from "./api/system.ts";
 import type { Config } from "./config.ts";
 import type { Route } from "./http/route.ts";
@@ -50,7 +52,7 @@ export function startApp(config: Config, logger: Logger, options: AppOptions = {
     throw error;
   }
   const jobs = createJobs(config, store, logger, options.now ?? systemClock);
-  const routes: Route[] = [...systemRoutes(store, metrics), ...runRoutes(store)];
+  const routes: Route[] = [...systemRoutes(store, metrics), ...runRoutes(store), ...exportRoutes(store), ...statsRoutes(store)];
   routes.push(...docsRoutes(() => buildOpenApiDocument(routes)));
   const handler = createHandler(routes, config, logger, metrics);
   let server: ReturnType<typeof Bun.serve>;

@@ -13,6 +13,15 @@ Usage:
                                                                    delete runs created before then (server stopped)
   local-telemetry-api --help | --version
 
+API (reference at /docs, schema at /openapi.json):
+  GET  /health  /metrics  /api/v1/metadata
+  POST /api/v1/runs  /api/v1/runs/batch
+  GET  /api/v1/runs?agent_name=&status=&...&limit=&cursor=         newest first; next page in X-Next-Cursor
+  GET  /api/v1/runs/export?format=ndjson|csv&<filters>             every matching run, streamed
+  GET  /api/v1/stats?group_by=&bucket=hour|day&<filters>           counts, success rate, durations per bucket
+  GET|PATCH /api/v1/runs/{event_id}   POST /api/v1/runs/{event_id}/associate-commit
+  GET  /api/v1/runs/{event_id}/commit-url  /api/v1/runs/{event_id}/repo-url
+
 Flags override environment variables. Environment (default):
 ${SETTINGS.map(([name, fallback, meaning]) => `  ${name.padEnd(34)} ${(fallback || "(unset)").padEnd(26)} ${meaning}`).join("\n")}
 

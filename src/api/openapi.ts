@@ -22,6 +22,7 @@ const COMPONENTS: Record<string, TSchema> = {
   HealthResponse: responses.HealthResponse,
   MetricsResponse: responses.MetricsResponse,
   MetadataResponse: responses.MetadataResponse,
+  StatsResponse: responses.StatsResponse,
   ErrorResponse,
   ValidationErrorResponse,
 };
@@ -85,7 +86,14 @@ function operation(route: Route) {
 
   const answers: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries(route.responses)) {
-    answers[status] = { description: answer!.description, content: { [answer!.contentType ?? "application/json"]: { schema: ref(answer!.schema) } } };
+    const bodies = "content" in answer! ? answer.content : { [answer!.contentType ?? "application/json"]: answer!.schema };
+    answers[status] = {
+      description: answer!.description,
+      ...(answer!.headers
+        ? { headers: Object.fromEntries(Object.entries(answer!.headers).map(([name, h]) => [name, { description: h.description, schema: plain(h.schema) }])) }
+        : {}),
+      content: Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema: ref(schema) }])),
+    };
   }
   if (params.some((p) => (p as { in: string }).in === "path")) answers["404"] = error("No run with this event_id: `Run not found: <event_id>`.");
   if (route.auth) {

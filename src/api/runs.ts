@@ -1,7 +1,5 @@
-import type { TSchema } from "@sinclair/typebox";
 import { commitUrl, repoUrl } from "../domain/git-urls.ts";
-import { normalizeStatus, STATUS_RULE_MESSAGE } from "../domain/statuses.ts";
-import { nowTimestamp, parseFilterTimestamp } from "../domain/timestamps.ts";
+import { nowTimestamp } from "../domain/timestamps.ts";
 import { defineRoute, type Route } from "../http/route.ts";
 import { HttpError, json, validationError } from "../http/responses.ts";
 import type { ValidationIssue } from "../schema/validation.ts";
@@ -11,8 +9,10 @@ import {
   BatchResponse, CommitAssociated, CommitUrlResponse, ErrorResponse, RepoUrlResponse, RunCreated, RunDuplicate, RunRecord, RunUpdated,
 } from "../schema/responses.ts";
 import { CommitAssociation, ListRunsQuery, RunUpdate, TelemetryRun, TelemetryRunBatch } from "../schema/runs.ts";
-import { FILTER_COLUMNS, type RunQuery, type RunStore } from "../store/run-store.ts";
+import type { RunPosition, RunQuery, RunStore } from "../store/run-store.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { toNewRun, toUpdateFields } from "./new-run.ts";
+import { parseRunFilters, queryInteger } from "./query.ts";
 import { toRunRecord } from "./run-record.ts";
 
 const RUNS = "/api/v1/runs";
@@ -65,11 +65,19 @@ export function runRoutes(store: RunStore): Route[] {
       rateLimited: true,
       query: ListRunsQuery,
       responses: {
-        200: { description: "Matching runs, newest created_at first.", schema: Type.Array(RunRecord) },
-        400: { description: "Invalid status or timestamp filter.", schema: ErrorResponse },
+        200: {
+          description: "Matching runs, newest created_at first.",
+          schema: Type.Array(RunRecord),
+          headers: {
+            "X-Next-Cursor": { description: "Present when more runs match: pass it as `cursor` for the next page.", schema: Type.String() },
+            Link: { description: 'The next page\'s URL (relative), `<...>; rel="next"`, present with X-Next-Cursor.', schema: Type.String() },
+          },
+        },
+        400: { description: "Invalid status, timestamp filter or cursor, or cursor combined with offset.", schema: ErrorResponse },
       },
       handle({ query }) {
-        return json(200, store.listRuns(parseListQuery(query)).map(toRunRecord));
+        const page = store.listRuns(parseListQuery(query));
+        return json(200, page.rows.map(toRunRecord), page.next ? nextPageHeaders(RUNS, query, page.next) : {});
       },
     }),
     defineRoute({
@@ -158,59 +166,30 @@ function raise(error: Error): never {
   throw error;
 }
 
-const TIME_FILTERS = [
-  ["created_after", "createdAfterUs"],
-  ["created_before", "createdBeforeUs"],
-  ["start_time_from", "startFromUs"],
-  ["start_time_to", "startToUs"],
-] as const;
-
-/** Query string → RunQuery: 422 for limit/offset (FastAPI's shape), 400 for bad status or timestamps (the contract's). */
+/**
+ * Query string → RunQuery: 422 for limit/offset (FastAPI's shape), 400 for bad status or timestamps (the contract's)
+ * and for a cursor that is unreadable or sent with a non-zero offset (two positions at once: we refuse to guess).
+ */
 export function parseListQuery(params: URLSearchParams): RunQuery {
   const issues: ValidationIssue[] = [];
-  const query: RunQuery = {
-    equals: {},
-    limit: queryInteger(params, "limit", ListRunsQuery.properties.limit, issues),
-    offset: queryInteger(params, "offset", ListRunsQuery.properties.offset, issues),
-  };
+  const limit = queryInteger(params, "limit", ListRunsQuery.properties.limit, issues);
+  const offset = queryInteger(params, "offset", ListRunsQuery.properties.offset, issues);
   if (issues.length) throw validationError(issues);
-  for (const column of FILTER_COLUMNS) {
-    const values = params.getAll(column);
-    if (values.length === 0) continue;
-    // Starlette reads a repeated single-valued parameter as its last value; status alone takes them all.
-    query.equals[column] = column === "status" ? values.map(filterStatus) : [values.at(-1)!];
-  }
-  for (const [name, key] of TIME_FILTERS) {
-    const text = params.getAll(name).at(-1);
-    if (text === undefined) continue;
-    const parsed = parseFilterTimestamp(text);
-    if (!parsed.ok) throw new HttpError(400, `Invalid ISO8601 timestamp for ${name}: '${text}'`);
-    query[key] = parsed.micros;
+  const query: RunQuery = { ...parseRunFilters(params), limit, offset };
+  const cursor = params.getAll("cursor").at(-1);
+  if (cursor !== undefined) {
+    query.after = decodeCursor(cursor) ?? raise(new HttpError(400, "Invalid cursor"));
+    if (offset > 0) throw new HttpError(400, "cursor and offset cannot be combined: follow X-Next-Cursor without offset");
   }
   return query;
 }
 
-function filterStatus(value: string): string {
-  const status = normalizeStatus(value);
-  if (!status) throw new HttpError(400, `Invalid status: '${value}'. ${STATUS_RULE_MESSAGE}`);
-  return status;
-}
-
-/** The parameter's value within the schema's bounds, or its default; a problem is added to `issues` in FastAPI's shape. */
-function queryInteger(params: URLSearchParams, name: string, schema: TSchema, issues: ValidationIssue[]): number {
-  const text = params.getAll(name).at(-1);
-  const fallback = schema.default as number;
-  if (text === undefined) return fallback;
-  const loc = ["query", name];
-  const value = /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (Number.isNaN(value)) {
-    issues.push({ type: "int_parsing", loc, msg: "Input should be a valid integer, unable to parse string as an integer", input: text });
-  } else if (value < schema.minimum) {
-    issues.push({ type: "greater_than_equal", loc, msg: `Input should be greater than or equal to ${schema.minimum}`, input: text, ctx: { ge: schema.minimum } });
-  } else if (value > schema.maximum) {
-    issues.push({ type: "less_than_equal", loc, msg: `Input should be less than or equal to ${schema.maximum}`, input: text, ctx: { le: schema.maximum } });
-  } else {
-    return value;
-  }
-  return fallback;
+/** The headers that point at the page after `next`: the same query with the cursor in place of any offset. */
+export function nextPageHeaders(path: string, params: URLSearchParams, next: RunPosition): Record<string, string> {
+  const cursor = encodeCursor(next);
+  const following = new URLSearchParams(params);
+  following.delete("offset");
+  following.set("cursor", cursor);
+  // Relative, so it stays right behind a reverse proxy that keeps paths (RFC 8288 allows a URI-reference).
+  return { "x-next-cursor": cursor, link: `<${path}?${following}>; rel="next"` };
 }

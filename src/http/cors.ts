@@ -1,5 +1,5 @@
 const ALLOWED_HEADERS = "authorization, content-type, x-request-id";
-const EXPOSED_HEADERS = "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining";
+const EXPOSED_HEADERS = "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-next-cursor, link, content-disposition";
 
 /**
  * Browser access, off unless origins are configured. Only listed origins (or any, with "*") get

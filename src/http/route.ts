@@ -23,9 +23,15 @@ export interface Route<S extends BodySchema | undefined = BodySchema | undefined
   /** Documented query parameters; the handler enforces the limits and defaults declared here. */
   query?: TObject;
   /** The answers this route itself gives; errors the pipeline adds (401, 413, 422, 429, ...) follow from the flags above. */
-  responses: Partial<Record<number, { description: string; schema: TSchema; contentType?: string }>>;
+  responses: Partial<Record<number, RouteResponse>>;
   handle(context: RouteContext<S extends BodySchema ? Static<S> : undefined>): Response | Promise<Response>;
 }
+
+/** One documented answer: a body schema (JSON unless `contentType` says otherwise), or one per type in `content`. */
+export type RouteResponse = { description: string; headers?: Record<string, { description: string; schema: TSchema }> } & (
+  | { schema: TSchema; contentType?: string }
+  | { content: Record<string, TSchema> }
+);
 
 /** Declares a route with its body type inferred from its schema. */
 export function defineRoute<S extends BodySchema | undefined = undefined>(route: Route<S>): Route {

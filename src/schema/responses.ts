@@ -1,4 +1,5 @@
 import { Type, type TObject, type TProperties } from "@sinclair/typebox";
+import { STATS_BUCKETS, STATS_GROUPS, STATS_LIMITS } from "../domain/stats.ts";
 import { CANONICAL_STATUSES } from "../domain/statuses.ts";
 import { TelemetryRun } from "./runs.ts";
 
@@ -70,6 +71,38 @@ export const MetadataResponse = Type.Object({
   agent_names: Type.Array(Type.String()),
   job_types: Type.Array(Type.String()),
   counts: Type.Object({ agent_names: Type.Integer(), job_types: Type.Integer() }),
+});
+const PerBucket = (description: string) => Type.Array(Type.Integer(), { description });
+const PerBucketOrNull = (description: string) => Type.Array(Type.Union([Type.Number(), Type.Null()]), { description });
+/** One chart series: every array has one entry per time bucket, aligned with StatsResponse.buckets. */
+export const StatsSeries = Type.Object({
+  group: Type.Union([Type.String(), Type.Null()], { description: "The group's value; null without group_by, or for runs where the column is null." }),
+  total: PerBucket("Runs per bucket (0 where none)."),
+  by_status: Type.Object(Object.fromEntries(CANONICAL_STATUSES.map((s) => [s, PerBucket(`Runs with status ${s} per bucket.`)]))),
+  success_rate: PerBucketOrNull("success ÷ runs no longer running (4 decimals); null where none has finished."),
+  duration_ms: Type.Object(
+    {
+      p50: PerBucketOrNull("Median (nearest rank)."),
+      p95: PerBucketOrNull("95th percentile (nearest rank)."),
+      max: PerBucketOrNull("Longest."),
+    },
+    { description: "duration_ms of the runs no longer running; null where none has finished." },
+  ),
+});
+export const StatsResponse = Type.Object({
+  bucket: Type.String({ enum: [...STATS_BUCKETS] }),
+  group_by: Type.Union([Type.String({ enum: [...STATS_GROUPS] }), Type.Null()]),
+  from: Type.String({ description: "First instant of the window (inclusive), UTC." }),
+  to: Type.String({ description: "End of the window (exclusive), UTC." }),
+  buckets: Type.Array(Type.String(), {
+    description: "Start of each time bucket (UTC), oldest first: the x-axis every series array is aligned with. The first and last may be partly outside the window.",
+  }),
+  series: Type.Array(StatsSeries, { description: `The groups with the most runs first (then by name), at most ${STATS_LIMITS.series}.` }),
+  groups_omitted: Type.Integer({ description: "Groups beyond the series limit; filter on one to see it." }),
+  runs: Type.Integer({ description: "Runs counted." }),
+  truncated: Type.Boolean({
+    description: `More than ${STATS_LIMITS.rows.toLocaleString("en")} runs matched: only the newest were counted, so the oldest buckets are incomplete. Narrow the window or filter.`,
+  }),
 });
 export const ErrorResponse = Type.Object({ detail: Type.String() });
 export const ValidationErrorResponse = Type.Object({

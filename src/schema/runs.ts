@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { COMMIT_SOURCES, CANONICAL_STATUSES, STATUS_ALIASES } from "../domain/statuses.ts";
+import { STATS_BUCKETS, STATS_GROUPS } from "../domain/stats.ts";
 import { Formats } from "./formats.ts";
 
 /** Largest integer a JSON client can send without losing precision, and the ceiling of every counter. */
@@ -117,8 +118,8 @@ export type CommitAssociation = Static<typeof CommitAssociation>;
 export type BodySchema = typeof TelemetryRun | typeof TelemetryRunBatch | typeof RunUpdate | typeof CommitAssociation;
 export type { TSchema };
 
-/** Query parameters of GET /api/v1/runs. Limits and defaults here are the ones the handler enforces. */
-export const ListRunsQuery = Type.Object({
+/** The filters of GET /api/v1/runs, shared by the export and stats endpoints. */
+export const RunFilters = Type.Object({
   agent_name: Type.Optional(Type.String({ description: "Exact match." })),
   status: Type.Optional(Type.Array(Status, { description: "Repeat to match any of several statuses; aliases are normalised." })),
   job_type: Type.Optional(Type.String({ description: "Exact match." })),
@@ -133,6 +134,39 @@ export const ListRunsQuery = Type.Object({
   host: Type.Optional(Type.String({ description: "Exact match." })),
   product: Type.Optional(Type.String({ description: "Exact match." })),
   website: Type.Optional(Type.String({ description: "Exact match." })),
+});
+
+/** Query parameters of GET /api/v1/runs. Limits and defaults here are the ones the handler enforces. */
+export const ListRunsQuery = Type.Object({
+  ...RunFilters.properties,
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: "Page size." }),
-  offset: Type.Integer({ minimum: 0, maximum: MAX_COUNTER, default: 0, description: "Rows to skip." }),
+  offset: Type.Integer({ minimum: 0, maximum: MAX_COUNTER, default: 0, description: "Rows to skip. Not combinable with `cursor` (400)." }),
+  cursor: Type.Optional(
+    Type.String({
+      description:
+        "Opaque position from the previous page's X-Next-Cursor header: the page continues after that run, with no overlap " +
+        "or gap while runs are being inserted. Send the same filters again. An unreadable cursor is a 400.",
+    }),
+  ),
+});
+
+const Choice = <const T extends readonly string[]>(values: T, fallback: T[number] | undefined, description: string) =>
+  Type.Unsafe<T[number]>({ type: "string", enum: [...values], ...(fallback ? { default: fallback } : {}), description });
+
+export const EXPORT_FORMATS = ["ndjson", "csv"] as const;
+/** Query parameters of GET /api/v1/runs/export: every filter of the list, no paging (the whole result is streamed). */
+export const ExportRunsQuery = Type.Object({
+  ...RunFilters.properties,
+  format: Choice(EXPORT_FORMATS, "ndjson", "ndjson: one RunRecord per line. csv: RFC 4180, a header row, then one row per run."),
+});
+
+/** Query parameters of GET /api/v1/stats. */
+export const StatsQuery = Type.Object({
+  ...RunFilters.properties,
+  created_after: Type.Optional(
+    Type.String({ description: "Window start (exclusive). Default: 7 days of whole buckets ending with the bucket holding created_before (or now)." }),
+  ),
+  created_before: Type.Optional(Type.String({ description: "Window end (exclusive). Default: now." })),
+  group_by: Type.Optional(Choice(STATS_GROUPS, undefined, "One series per value of this column; without it, one series of all matching runs.")),
+  bucket: Choice(STATS_BUCKETS, "day", "Width of a time bucket, aligned to UTC hours or days."),
 });

@@ -1,4 +1,5 @@
 import type { Database, SQLQueryBindings } from "bun:sqlite";
+import { BUCKET_US, type Bucket, type StatsGroup } from "../domain/stats.ts";
 import { statSync } from "node:fs";
 import { PUBLIC_COLUMNS, type RunRow } from "./columns.ts";
 import { fileIdentity, openConnection, type StoreOptions } from "./connection.ts";
@@ -24,8 +25,29 @@ export interface RunQuery {
   startFromUs?: bigint;
   startToUs?: bigint;
   limit: number;
+  /** Rows to skip; not used when `after` is set. */
   offset: number;
+  /** Keyset paging: only the rows that come after this one in list order. */
+  after?: RunPosition;
 }
+
+/**
+ * A row's place in list order (newest created_at first, ties by id, newest first): its instant and id.
+ * Legacy rows whose created_at could not be read have no instant (null) and come last, by id.
+ */
+export interface RunPosition {
+  createdAtUs: bigint | null;
+  id: number;
+}
+
+/** One page of a list query and the position of its last row when more rows follow (null on the last page). */
+export interface Page<Row> {
+  rows: Row[];
+  next: RunPosition | null;
+}
+
+/** What the stats endpoint reads of a run: [time bucket number, group value, status, duration_ms, id]. */
+export type StatsRow = [bucket: number, group: string | null, status: string, durationMs: number, id: number];
 
 const SELECT_LIST = PUBLIC_COLUMNS.join(", ");
 const READ_BUSY_TIMEOUT_MS = 250;
@@ -39,11 +61,17 @@ export const READ_STATEMENTS = {
   agentNames: "SELECT agent_name AS v FROM run_counts_by_agent ORDER BY agent_name",
   jobTypes: "SELECT job_type AS v FROM run_counts_by_job_type ORDER BY job_type",
   byEventId: `SELECT ${SELECT_LIST} FROM agent_runs WHERE event_id = ?`,
+  positionById: "SELECT created_at_us FROM agent_runs WHERE id = ?",
   agentStatusCounts: "SELECT agent_name, status, runs FROM run_counts_by_agent_status ORDER BY agent_name, status",
 } as const;
 
-/** The SELECT for one list query: an equality or IN per filter, instant ranges, newest first, ties by id. */
-export function listRunsStatement(query: RunQuery): { sql: string; params: SQLQueryBindings[] } {
+/**
+ * The SELECTs for one list query, run in order until `limit` rows are found: an equality or IN per filter,
+ * instant ranges, newest first, ties by id. Offset paging is one statement. Keyset paging (`after`) is a
+ * row-value range on (created_at_us, id), which the (…, created_at_us, id) indexes answer as a range, then the
+ * rows without an instant (NULL sorts last in this order, and a row-value comparison never matches it).
+ */
+export function listRunsStatements(query: RunQuery, select: string = SELECT_LIST): { sql: string; params: SQLQueryBindings[] }[] {
   const where: string[] = [];
   const params: SQLQueryBindings[] = [];
   for (const column of FILTER_COLUMNS) {
@@ -57,14 +85,35 @@ export function listRunsStatement(query: RunQuery): { sql: string; params: SQLQu
     where.push(sql);
     params.push(value);
   };
+  const { after } = query;
   range("created_at_us > ?", query.createdAfterUs);
-  range("created_at_us < ?", query.createdBeforeUs);
+  // Below a keyset position the position is the tighter upper bound. Both at once would let SQLite bound the
+  // index range by created_before and merely filter by the position: every page would re-walk the rows above it.
+  const positionBounds = after?.createdAtUs != null && query.createdBeforeUs !== undefined && after.createdAtUs < query.createdBeforeUs;
+  range("created_at_us < ?", positionBounds ? undefined : query.createdBeforeUs);
   range("start_time_us >= ?", query.startFromUs);
   range("start_time_us <= ?", query.startToUs);
-  params.push(query.limit, query.offset);
-  const sql = `SELECT ${SELECT_LIST} FROM agent_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+  const statement = (extra: string[], extraParams: SQLQueryBindings[], offset: number) => {
+    const all = [...where, ...extra];
+    const sql = `SELECT ${select} FROM agent_runs ${all.length ? `WHERE ${all.join(" AND ")}` : ""}
     ORDER BY created_at_us DESC, id DESC LIMIT ? OFFSET ?`;
-  return { sql, params };
+    return { sql, params: [...params, ...extraParams, query.limit, offset] };
+  };
+  if (!after) return [statement([], [], query.offset)];
+  const statements = [];
+  if (after.createdAtUs !== null) statements.push(statement(["(created_at_us, id) < (?, ?)"], [after.createdAtUs, after.id], 0));
+  // A created_at range never matches a row without an instant, so then there is no second part.
+  if (query.createdAfterUs === undefined && query.createdBeforeUs === undefined) {
+    statements.push(after.createdAtUs === null ? statement(["created_at_us IS NULL", "id < ?"], [after.id], 0) : statement(["created_at_us IS NULL"], [], 0));
+  }
+  return statements;
+}
+
+/** The SELECT list of a stats page: the run's time bucket (floored, also before 1970), group, status, duration, id. */
+export function statsSelect(groupBy: StatsGroup | null, bucket: Bucket): string {
+  const size = BUCKET_US[bucket];
+  const number = `CASE WHEN created_at_us >= 0 THEN created_at_us / ${size} ELSE (created_at_us + 1) / ${size} - 1 END`;
+  return `${number}, ${groupBy ?? "NULL"}, status, duration_ms, id`;
 }
 
 /**
@@ -102,9 +151,38 @@ export class RunStore {
     return this.read(() => this.db.query<RunRow, [string]>(READ_STATEMENTS.byEventId).get(eventId));
   }
 
-  listRuns(query: RunQuery): RunRow[] {
-    const { sql, params } = listRunsStatement(query);
-    return this.read(() => this.db.query<RunRow, SQLQueryBindings[]>(sql).all(...params));
+  /** One page of runs in list order; `next` is where the following page starts, null if none follows. */
+  listRuns(query: RunQuery): Page<RunRow> {
+    return this.page(query, SELECT_LIST, (sql, params) => this.db.query<RunRow, SQLQueryBindings[]>(sql).all(...params), (row) => row.id as number);
+  }
+
+  /** One page of what the stats endpoint aggregates (as arrays: a page may be tens of thousands of rows). */
+  statsPage(query: RunQuery, groupBy: StatsGroup | null, bucket: Bucket): Page<StatsRow> {
+    const select = statsSelect(groupBy, bucket);
+    return this.page(query, select, (sql, params) => this.db.query<StatsRow, SQLQueryBindings[]>(sql).values(...params) as StatsRow[], (row) => row[4]);
+  }
+
+  /**
+   * Reads one more row than asked to learn whether another page follows, and the last row's position, in one
+   * read transaction so the position is of the row returned. Each call is complete in itself: no statement
+   * stays open between pages, so a long export or stats scan never pins an old snapshot on this connection
+   * (which would hide newer writes from every other request on it).
+   */
+  private page<Row>(query: RunQuery, select: string, fetch: (sql: string, params: SQLQueryBindings[]) => Row[], idOf: (row: Row) => number): Page<Row> {
+    return this.read(() =>
+      this.db.transaction(() => {
+        let rows: Row[] = [];
+        for (const { sql, params } of listRunsStatements({ ...query, limit: query.limit + 1 }, select)) {
+          rows = rows.concat(fetch(sql, params));
+          if (rows.length > query.limit) break;
+        }
+        if (rows.length <= query.limit) return { rows, next: null };
+        rows.length = query.limit;
+        const id = idOf(rows[rows.length - 1]!);
+        const position = this.db.query<{ created_at_us: bigint | null }, [number]>(READ_STATEMENTS.positionById).safeIntegers(true).get(id)!;
+        return { rows, next: { createdAtUs: position.created_at_us, id } };
+      })(),
+    );
   }
 
   /** Answered from the counter tables: cost grows with the number of agents, not of runs. */

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { USAGE } from "../../src/cli.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 type Operation = {
-  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
+  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: Record<string, unknown> }> }>;
   security?: unknown[];
   parameters?: { name: string; in: string; schema: Record<string, unknown> }[];
   requestBody?: { content: { "application/json": { example?: unknown } } };
@@ -36,7 +37,7 @@ describe("/openapi.json", () => {
       [
         "GET /health", "GET /metrics", "GET /api/v1/metadata", "POST /api/v1/runs", "POST /api/v1/runs/batch", "GET /api/v1/runs",
         "GET /api/v1/runs/{event_id}", "PATCH /api/v1/runs/{event_id}", "POST /api/v1/runs/{event_id}/associate-commit",
-        "GET /api/v1/runs/{event_id}/commit-url", "GET /api/v1/runs/{event_id}/repo-url",
+        "GET /api/v1/runs/{event_id}/commit-url", "GET /api/v1/runs/{event_id}/repo-url", "GET /api/v1/runs/export", "GET /api/v1/stats",
         "GET /openapi.json", "GET /docs", "GET /redoc", "GET /docs/scalar.js", "GET /docs/init.js",
       ].sort(),
     );
@@ -85,5 +86,30 @@ describe("/openapi.json", () => {
     expect(params.map((p) => p.name)).toEqual(expect.arrayContaining(["agent_name", "status", "job_type", "created_before", "created_after", "start_time_from", "start_time_to"]));
     const example = doc.paths["/api/v1/runs"]!.post!.requestBody!.content["application/json"].example as Record<string, unknown>;
     expect(example.event_id).toBe("550e8400-e29b-41d4-a716-446655440000");
+  });
+
+  test("export, stats and cursor paging are documented: parameters, content types, paging headers, the stats shape", () => {
+    const names = (path: string) => doc.paths[path]!.get!.parameters!.map((p) => p.name);
+    const param = (path: string, name: string) => doc.paths[path]!.get!.parameters!.find((p) => p.name === name)!;
+    const filters = ["agent_name", "status", "job_type", "created_before", "created_after", "start_time_from", "start_time_to", "environment", "host"];
+    expect(names("/api/v1/runs")).toEqual(expect.arrayContaining([...filters, "limit", "offset", "cursor"]));
+    expect(names("/api/v1/runs/export")).toEqual(expect.arrayContaining([...filters, "format"]));
+    expect(names("/api/v1/runs/export")).not.toContain("limit");
+    expect(param("/api/v1/runs/export", "format").schema).toMatchObject({ type: "string", enum: ["ndjson", "csv"], default: "ndjson" });
+    expect(names("/api/v1/stats")).toEqual(expect.arrayContaining([...filters, "group_by", "bucket"]));
+    expect(param("/api/v1/stats", "group_by").schema).toMatchObject({ enum: ["agent_name", "job_type", "status", "environment"] });
+    expect(param("/api/v1/stats", "bucket").schema).toMatchObject({ enum: ["hour", "day"], default: "day" });
+    const list = doc.paths["/api/v1/runs"]!.get!.responses;
+    expect(Object.keys(list["200"]!.headers!)).toEqual(["X-Next-Cursor", "Link"]);
+    expect(Object.keys(doc.paths["/api/v1/runs/export"]!.get!.responses["200"]!.content!)).toEqual(["application/x-ndjson", "text/csv"]);
+    expect(doc.paths["/api/v1/runs/export"]!.get!.responses["422"]).toBeDefined();
+    expect(doc.paths["/api/v1/stats"]!.get!.responses["200"]!.content!["application/json"]!.schema).toEqual({ $ref: "#/components/schemas/StatsResponse" });
+    const shape = (doc.components as { schemas: Record<string, { properties: Record<string, unknown> }> }).schemas.StatsResponse!;
+    expect(Object.keys(shape.properties)).toEqual(["bucket", "group_by", "from", "to", "buckets", "series", "groups_omitted", "runs", "truncated"]);
+  });
+
+  test("--help lists every API route", () => {
+    const documented = operations().map(({ path }) => path).filter((path) => !path.startsWith("/docs") && path !== "/redoc" && path !== "/openapi.json");
+    for (const path of new Set(documented)) expect({ path, listed: USAGE.includes(path) }).toEqual({ path, listed: true });
   });
 });
