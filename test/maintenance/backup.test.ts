@@ -143,6 +143,9 @@ describe("scheduled backups (TELEMETRY_BACKUP_DIR) on a clock the test controls"
     // Nothing was left holding the database: it opens again at once.
     server = await startTestServer({}, dbPath);
     expect((await server.call("GET", "/health")).status).toBe(200);
+    await server.close();
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

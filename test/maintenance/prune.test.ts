@@ -62,6 +62,8 @@ test("with the server stopped it deletes exactly the older runs, prints the coun
   expect(scanned.total).toBe(recent.length);
   expect(served.agentNames).toEqual(["fresh", "stays"]);
   expect(served.agents).toEqual({ stays: 30, fresh: 5 });
+  await server.close();
+  server = undefined;
   rmSync(first.dir, { recursive: true, force: true }); // the stopped server's folder, which holds the database
 }, 30_000);
 

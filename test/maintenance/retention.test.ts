@@ -114,6 +114,7 @@ describe("retention job on a clock the test controls", () => {
     while (pragma(dbPath, "freelist_count") === 0) await Bun.sleep(1); // the first batch has been deleted
     await server.app.stop(); // waits for the tick, which stops after the op in flight
     const report = await tick;
+    rmSync(server.dir, { recursive: true, force: true }); // the stopped server's own folder (its database is in `dir`)
     expect(report.deleted).toBeGreaterThan(0);
     expect(report.deleted).toBeLessThan(20_000);
     expect(report.deleted % 1_000).toBe(0); // whole ops: none was cut short
