@@ -1,6 +1,6 @@
 // The benchmark: the compiled binary on a fresh database, driven by wrk (Debian's package) on 127.0.0.1,
 // with a minimal Bun.serve hello-world measured in the same run as the ceiling of this machine.
-// Usage: npm run bench [-- --big] [--duration 5]
+// Usage: npm run bench [-- --big] [--duration 5] [--seed 1000000]
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,8 @@ const WRK_DIR = join(import.meta.dir, "wrk");
 const args = process.argv.slice(2);
 const big = args.includes("--big");
 const duration = Number(args[args.indexOf("--duration") + 1] ?? 5) || 5;
+// A smaller seed makes a quick check of the scenarios; its figures are not comparable, so the README keeps the last full run.
+const seedTarget = args.includes("--seed") ? Number(args[args.indexOf("--seed") + 1]) : 1_000_000;
 const CONNECTIONS = 64;
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -86,6 +88,63 @@ async function seed(base: string, prefix: string, count: number, from = 1) {
   await Promise.all(Array.from({ length: 3 }, worker));
 }
 
+/** One long download (export) or heavy single request (stats), with the server's memory and its responsiveness meanwhile. */
+interface Transfer {
+  scenario: string; rows: number; seconds: number; rows_per_s: number; mib_per_s: number;
+  server_rss_before_mib: number; server_rss_peak_mib: number; health_max_ms: number;
+}
+const transfers: Transfer[] = [];
+
+/**
+ * Reads `url` to the end, sampling the server's RSS every 50 ms and timing /health requests sent one after
+ * another meanwhile (the longest shows how long the server thread was held). `rowsOf` gets the line count.
+ */
+async function transfer(scenario: string, url: string, base: string, serverPid: number, rowsOf: (lines: number) => number | Promise<number>): Promise<void> {
+  const rssBefore = rssMiB(serverPid);
+  let peakRss = rssBefore;
+  const sampler = setInterval(() => {
+    try {
+      peakRss = Math.max(peakRss, rssMiB(serverPid));
+    } catch {
+      // the server exited between samples
+    }
+  }, 50);
+  let done = false;
+  let healthMax = 0;
+  const prober = (async () => {
+    while (!done) {
+      const started = performance.now();
+      await (await fetch(`${base}/health`)).arrayBuffer();
+      healthMax = Math.max(healthMax, performance.now() - started);
+      await Bun.sleep(20);
+    }
+  })();
+  const started = performance.now();
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`${scenario}: ${response.status} ${await response.text()}`);
+  let bytes = 0;
+  let lines = 0;
+  for await (const chunk of response.body!) {
+    bytes += chunk.length;
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  done = true;
+  await prober;
+  clearInterval(sampler);
+  const rows = await rowsOf(lines);
+  const result: Transfer = {
+    scenario, rows, seconds: +seconds.toFixed(2),
+    rows_per_s: Math.round(rows / seconds),
+    mib_per_s: +(bytes / 1048576 / seconds).toFixed(1),
+    server_rss_before_mib: +rssBefore.toFixed(1),
+    server_rss_peak_mib: +peakRss.toFixed(1),
+    health_max_ms: +healthMax.toFixed(1),
+  };
+  transfers.push(result);
+  console.log(JSON.stringify(result));
+}
+
 const results: Result[] = [];
 function record(scenario: string, rows: number, run: Awaited<ReturnType<typeof wrk>>, runsPerRequest: number | null, hello: number | null) {
   const s = run.summary;
@@ -125,7 +184,7 @@ try {
   record("POST /api/v1/runs/batch x100", 0, await wrk(`${base}`, "post_batch.lua", { BENCH_RUN: "b100", BENCH_BATCH: "100" }, pid), 100, hello);
   record("POST /api/v1/runs/batch x1000", 0, await wrk(`${base}`, "post_batch.lua", { BENCH_RUN: "b1000", BENCH_BATCH: "1000" }, pid), 1000, hello);
 
-  const target = 1_000_000;
+  const target = seedTarget;
   const current = ((await (await fetch(`${base}/metrics`)).json()) as { total_runs: number }).total_runs;
   const seedStarted = performance.now();
   await seed(base, "seed", Math.max(0, target - current));
@@ -146,6 +205,15 @@ try {
   record("GET /metrics", seeded, await wrk(`${base}/metrics`, "get.lua", {}, pid), null, hello);
   record("GET /api/v1/metadata", seeded, await wrk(`${base}/api/v1/metadata`, "get.lua", {}, pid), null, hello);
 
+  // Every seeded run was created in the last minutes, so the default 7-day stats window holds all of them.
+  const exported = `${base}/api/v1/runs/export`;
+  await transfer("GET /api/v1/runs/export?format=ndjson (all runs)", `${exported}?format=ndjson`, base, pid, (lines) => lines);
+  await transfer("GET /api/v1/runs/export?format=csv (all runs)", `${exported}?format=csv`, base, pid, (lines) => lines - 1);
+  await transfer("GET /api/v1/runs/export?format=csv&environment=prod", `${exported}?format=csv&environment=prod`, base, pid, (lines) => lines - 1);
+  const stats = `${base}/api/v1/stats?group_by=agent_name&bucket=hour`;
+  const counted = async () => ((await (await fetch(stats)).json()) as { runs: number }).runs;
+  await transfer("GET /api/v1/stats?group_by=agent_name&bucket=hour (rows: runs aggregated)", stats, base, pid, counted);
+
   if (big) {
     const bigTarget = 10_000_000;
     await seed(base, "big", bigTarget - seeded, 1);
@@ -162,16 +230,22 @@ try {
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 mkdirSync(join(import.meta.dir, "results"), { recursive: true });
 const environment = { cores: navigator.hardwareConcurrency, bun: Bun.version, connections: CONNECTIONS, duration_s: duration, generator: "wrk -t2" };
-writeFileSync(join(import.meta.dir, "results", `${stamp}.json`), `${JSON.stringify({ environment, results }, null, 2)}\n`);
+writeFileSync(join(import.meta.dir, "results", `${stamp}.json`), `${JSON.stringify({ environment: { ...environment, seed: seedTarget }, results, transfers }, null, 2)}\n`);
 
 const table = [
   "| scenario | rows | req/s | runs/s | p50 ms | p99 ms | errors | server RSS MiB | wrk CPU % | × hello |",
   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...results.map((r) => `| ${r.scenario} | ${r.rows} | ${r.req_per_s} | ${r.runs_per_s ?? ""} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.server_rss_mib} | ${r.generator_cpu_pct} | ${r.ratio_to_hello ?? ""} |`),
 ].join("\n");
-console.log(`\n${table}\n`);
+const transferTable = [
+  "| long request | rows | s | rows/s | MiB/s | server RSS before → peak MiB | longest /health meanwhile ms |",
+  "|---|---:|---:|---:|---:|---:|---:|",
+  ...transfers.map((t) => `| ${t.scenario} | ${t.rows} | ${t.seconds} | ${t.rows_per_s} | ${t.mib_per_s} | ${t.server_rss_before_mib} → ${t.server_rss_peak_mib} | ${t.health_max_ms} |`),
+].join("\n");
+console.log(`\n${table}\n\n${transferTable}\n`);
+if (seedTarget !== 1_000_000) process.exit(0);
 const readmePath = join(import.meta.dir, "README.md");
 const readme = readFileSync(readmePath, "utf8");
 const marker = /<!-- results -->[\s\S]*<!-- \/results -->/;
-const section = `<!-- results -->\nLatest run (${stamp}, ${environment.cores} cores, Bun ${Bun.version}, ${CONNECTIONS} connections, ${duration} s per scenario):\n\n${table}\n<!-- /results -->`;
+const section = `<!-- results -->\nLatest run (${stamp}, ${environment.cores} cores, Bun ${Bun.version}, ${CONNECTIONS} connections, ${duration} s per scenario):\n\n${table}\n\n${transferTable}\n<!-- /results -->`;
 writeFileSync(readmePath, marker.test(readme) ? readme.replace(marker, section) : `${readme}\n${section}\n`);
