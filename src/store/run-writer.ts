@@ -54,15 +54,22 @@ export class RunWriter {
         }
       },
       afterGroup: onGroup,
-      beforeCommit: () => {
-        this.tally.flush(db);
-        this.uncountedFrom = Number.MAX_SAFE_INTEGER;
+      // Count-changing triggers (a PATCH of status, deletes) must see every earlier insert of the group already
+      // counted, or they would adjust counts that do not exist yet.
+      beforeOp: (op) => {
+        if (op.kind !== "insert") this.flushTally();
       },
+      beforeCommit: () => this.flushTally(),
       onRollback: () => {
         this.tally.clear();
         this.uncountedFrom = Number.MAX_SAFE_INTEGER;
       },
     });
+  }
+
+  private flushTally(): void {
+    this.tally.flush(this.db);
+    this.uncountedFrom = Number.MAX_SAFE_INTEGER;
   }
 
   /** Resolves only after the transaction holding the op has committed. */

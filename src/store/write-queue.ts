@@ -1,7 +1,9 @@
 import type { Database } from "bun:sqlite";
 import { classifyStoreError, type StoreFailure } from "./errors.ts";
 
-export interface WriteHooks {
+export interface WriteHooks<Op = unknown> {
+  /** Runs inside the group's transaction before each op, outside the op's savepoint (its work survives the op failing). */
+  beforeOp?(op: Op): void;
   /** Told how many writes each group held, after it is settled (for the group-size histogram). */
   afterGroup?(size: number): void;
   beforeBegin?(): void;
@@ -40,7 +42,7 @@ export class WriteQueue<Op, Result> {
   constructor(
     private readonly db: Database,
     private readonly apply: (op: Op) => Result,
-    private readonly hooks: WriteHooks = {},
+    private readonly hooks: WriteHooks<Op> = {},
   ) {
     // Prepared once: these run several times per group, and parsing them each time showed in profiles.
     this.statements = {
@@ -88,7 +90,12 @@ export class WriteQueue<Op, Result> {
   private commit(group: Pending<Op, Result>[]): Outcome<Result>[] {
     // Fast path: the whole group in one transaction without a savepoint per op. Requests are validated before
     // they get here, so an op almost never fails; when one does, the group is redone op by op in savepoints.
-    const fast = this.transaction(() => group.map((entry): Outcome<Result> => ({ ok: true, value: this.apply(entry.op) })));
+    const fast = this.transaction(() =>
+      group.map((entry): Outcome<Result> => {
+        this.hooks.beforeOp?.(entry.op);
+        return { ok: true, value: this.apply(entry.op) };
+      }),
+    );
     if (fast.ok) return fast.value;
     if (!fast.opFailed) return group.map(() => ({ ok: false, error: fast.error }));
     const careful = this.transaction(() => group.map((entry) => this.isolated(entry.op)));
@@ -121,6 +128,7 @@ export class WriteQueue<Op, Result> {
 
   /** One op inside its own savepoint: its failure undoes only its own changes. */
   private isolated(op: Op): Outcome<Result> {
+    this.hooks.beforeOp?.(op);
     this.statements.savepoint.run();
     try {
       const value = this.apply(op);

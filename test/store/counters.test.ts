@@ -120,3 +120,16 @@ test("a database migrated from counters-less versions starts with counters equal
   store = new RunStore({ path, journalMode: "WAL", synchronous: "FULL", busyTimeoutMs: 1000 });
   expectExact(2n * MINUTE);
 });
+
+test("a PATCH of the status committed in the same group as its run's insert moves the count, not doubles it", async () => {
+  const created = run("same-group", "j", MINUTE);
+  // Submitted in one tick: the writer commits them as one group.
+  const [inserted, updated] = await Promise.all([
+    store.write({ kind: "insert", runs: [created] }),
+    store.write({ kind: "update", eventId: created.event_id as string, fields: { status: "success" } }),
+  ]);
+  expect(inserted).toEqual(["created"]);
+  expect(updated).toEqual({ runId: "r" });
+  expectExact(0n);
+  expect(store.runsByAgentAndStatus()).toEqual([{ agent_name: "same-group", status: "success", runs: 1 }]);
+});
