@@ -108,9 +108,12 @@ function coerce(schema: TSchema, raw: unknown, loc: Loc): Coerced {
       if (limit !== undefined && depthExceeds(raw, limit)) {
         return { issue: issue("value_error", loc, `Value error, JSON nested deeper than ${limit} levels`, raw) };
       }
-      // Stored as JSON text, a lone surrogate would survive as an escape but is not well-formed text either.
-      if (typeof raw === "object" && raw !== null && hasMalformedText(raw)) {
+      const problem = typeof raw === "object" && raw !== null ? unstorableJson(raw) : null;
+      if (problem === "unicode") {
         return { issue: issue("string_unicode", loc, "Input should contain only valid unicode strings (keys and values)", raw) };
+      }
+      if (problem === "non-finite") {
+        return { issue: issue("finite_number", loc, "Input should contain only finite numbers (1e309 and the like overflow to Infinity)", raw) };
       }
       return { value: raw };
     }
@@ -131,20 +134,26 @@ function depthExceeds(value: unknown, limit: number): boolean {
   return false;
 }
 
-function hasMalformedText(value: object): boolean {
+/**
+ * What would not survive storage as JSON text unchanged: a lone surrogate (kept only as an escape, not
+ * well-formed text) or a number that overflowed to Infinity (JSON.stringify would silently write null).
+ */
+function unstorableJson(value: object): "unicode" | "non-finite" | null {
   const stack: unknown[] = [value];
   while (stack.length) {
     const node = stack.pop();
     if (typeof node === "string") {
-      if (!node.isWellFormed()) return true;
+      if (!node.isWellFormed()) return "unicode";
+    } else if (typeof node === "number") {
+      if (!Number.isFinite(node)) return "non-finite";
     } else if (typeof node === "object" && node !== null) {
       for (const [key, child] of Object.entries(node)) {
-        if (!key.isWellFormed()) return true;
+        if (!key.isWellFormed()) return "unicode";
         stack.push(child);
       }
     }
   }
-  return false;
+  return null;
 }
 
 function coerceInteger(raw: unknown, loc: Loc): Coerced {

@@ -32,6 +32,14 @@ runScenarios("regressions", [
     json: { detail: [{ type: "string_unicode", loc: ["body", "metrics_json"] }] },
   },
   {
+    name: "a number that overflows to Infinity inside context_json is a 422, never stored as null",
+    method: "POST",
+    path: "/api/v1/runs",
+    body: '{"event_id":"inf-1","run_id":"r","agent_name":"a","job_type":"j","start_time":"2026-01-05T18:40:27Z","context_json":{"big":[1e309]}}',
+    status: 422,
+    json: { detail: [{ type: "finite_number", loc: ["body", "context_json"] }] },
+  },
+  {
     name: "an event_id too long to fit in a URL is refused at creation (it could never be fetched)",
     method: "POST",
     path: "/api/v1/runs",
