@@ -26,17 +26,17 @@ export function staleNote(after: string): string {
 }
 
 /**
- * The statements, named so the query-plan test can check each uses an index. `id < ?` keeps an op away from
- * rows inserted earlier in its own group commit, whose counts are written only just before COMMIT.
+ * The statements, named so the query-plan test can check each uses an index. Rows inserted earlier in the
+ * same group commit are already counted when these run (the writer flushes its tally before any other op).
  */
 export const MAINTENANCE_STATEMENTS = {
   pruneBatch: `DELETE FROM agent_runs WHERE id IN (
-    SELECT id FROM agent_runs WHERE created_at_us < ? AND id < ? ORDER BY created_at_us LIMIT ?)`,
+    SELECT id FROM agent_runs WHERE created_at_us < ? ORDER BY created_at_us LIMIT ?)`,
   countCreatedBefore: "SELECT count(*) AS n FROM agent_runs WHERE created_at_us < ?",
   // The note goes above anything the agent already wrote, so marking a run never destroys its own summary.
   markStale: `UPDATE agent_runs SET status = 'timeout', updated_at = ?,
     error_summary = CASE WHEN error_summary IS NULL OR error_summary = '' THEN ? ELSE ? || char(10) || error_summary END
-    WHERE id IN (SELECT id FROM agent_runs WHERE status = 'running' AND start_time_us < ? AND id < ? LIMIT ?)`,
+    WHERE id IN (SELECT id FROM agent_runs WHERE status = 'running' AND start_time_us < ? LIMIT ?)`,
 } as const;
 
 /** The SET clause a PATCH that changes the status adds when it does not set error_summary itself. */
@@ -45,16 +45,16 @@ export const STALE_NOTE_REVERT = `error_summary = CASE
     THEN nullif(substr(error_summary, instr(error_summary || char(10), char(10)) + 1), '')
     ELSE error_summary END`;
 
-/** Deletes up to `limit` runs created before `beforeUs` (oldest first) with an id below `belowId`; returns how many. */
-export function pruneBatch(db: Database, beforeUs: bigint, belowId: number, limit: number): number {
-  return db.query<unknown, [bigint, number, number]>(MAINTENANCE_STATEMENTS.pruneBatch).run(beforeUs, belowId, limit).changes;
+/** Deletes up to `limit` runs created before `beforeUs` (oldest first); returns how many. */
+export function pruneBatch(db: Database, beforeUs: bigint, limit: number): number {
+  return db.query<unknown, [bigint, number]>(MAINTENANCE_STATEMENTS.pruneBatch).run(beforeUs, limit).changes;
 }
 
 /** Marks up to `limit` runs still running that started before `startedBeforeUs` as timed out; returns how many. */
-export function markStaleBatch(db: Database, startedBeforeUs: bigint, note: string, updatedAt: string, belowId: number, limit: number): number {
+export function markStaleBatch(db: Database, startedBeforeUs: bigint, note: string, updatedAt: string, limit: number): number {
   return db
-    .query<unknown, [string, string, string, bigint, number, number]>(MAINTENANCE_STATEMENTS.markStale)
-    .run(updatedAt, note, note, startedBeforeUs, belowId, limit).changes;
+    .query<unknown, [string, string, string, bigint, number]>(MAINTENANCE_STATEMENTS.markStale)
+    .run(updatedAt, note, note, startedBeforeUs, limit).changes;
 }
 
 export type AutoVacuum = "none" | "full" | "incremental";

@@ -36,8 +36,6 @@ const DEFAULTS = new Map(INSERTABLE_COLUMNS.map((c) => [c.name, c.insertDefault]
 export class RunWriter {
   private readonly tally = new InsertTally();
   private readonly queue: WriteQueue<WriteOp, unknown>;
-  /** Rows from this id on were inserted by the open group and are not counted yet: deletes and status changes skip them. */
-  private uncountedFrom = Number.MAX_SAFE_INTEGER;
 
   /** `identity` is the file the server thread migrated; a different (or no) file at `path` later refuses writes. */
   constructor(
@@ -60,16 +58,12 @@ export class RunWriter {
         if (op.kind !== "insert") this.flushTally();
       },
       beforeCommit: () => this.flushTally(),
-      onRollback: () => {
-        this.tally.clear();
-        this.uncountedFrom = Number.MAX_SAFE_INTEGER;
-      },
+      onRollback: () => this.tally.clear(),
     });
   }
 
   private flushTally(): void {
     this.tally.flush(this.db);
-    this.uncountedFrom = Number.MAX_SAFE_INTEGER;
   }
 
   /** Resolves only after the transaction holding the op has committed. */
@@ -92,10 +86,7 @@ export class RunWriter {
       const insert = this.db.query<unknown, SqlValue[]>(INSERT_SQL);
       const outcomes = op.runs.map((run): InsertOutcome => {
         const values = INSERTABLE_COLUMNS.map((c) => run[c.name] ?? c.insertDefault);
-        const result = insert.run(...values);
-        if (result.changes !== 1) return "duplicate";
-        this.uncountedFrom = Math.min(this.uncountedFrom, Number(result.lastInsertRowid));
-        return "created";
+        return insert.run(...values).changes === 1 ? "created" : "duplicate";
       });
       // Counted only once every insert of the op succeeded: a failing op is rolled back whole.
       op.runs.forEach((run, i) => {
@@ -103,9 +94,9 @@ export class RunWriter {
       });
       return outcomes;
     }
-    if (op.kind === "prune") return { deleted: pruneBatch(this.db, op.createdBeforeUs, this.uncountedFrom, MAINTENANCE_BATCH) };
+    if (op.kind === "prune") return { deleted: pruneBatch(this.db, op.createdBeforeUs, MAINTENANCE_BATCH) };
     if (op.kind === "markStale") {
-      return { marked: markStaleBatch(this.db, op.startedBeforeUs, op.note, op.updatedAt, this.uncountedFrom, MAINTENANCE_BATCH) };
+      return { marked: markStaleBatch(this.db, op.startedBeforeUs, op.note, op.updatedAt, MAINTENANCE_BATCH) };
     }
     if (op.kind === "reclaim") return reclaimFreePages(this.db, op.maxPages);
     const names = Object.keys(op.fields).sort((a, b) => COLUMN_ORDER.get(a)! - COLUMN_ORDER.get(b)!);
