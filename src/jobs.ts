@@ -221,8 +221,12 @@ export class Jobs {
       readdirSync(dir)
         .filter((name) => name.startsWith(`${stem}-`) && name.endsWith(".sqlite") && stampMicros(name.slice(stem.length + 1, -7)) !== null)
         .sort();
-    // A backup cut short (the server stopped or crashed mid-copy) leaves a partial file that no one will finish.
-    for (const name of readdirSync(dir)) if (name.startsWith(`${stem}-`) && name.includes(".sqlite.partial-")) rmSync(join(dir, name), { force: true });
+    // A backup cut short (the server stopped or crashed mid-copy) leaves a partial file that no one will finish;
+    // one whose writer (the pid in its name) is still alive, such as a `backup` command running now, is left alone.
+    for (const name of readdirSync(dir)) {
+      const pid = name.startsWith(`${stem}-`) ? /\.sqlite\.partial-(\d+)$/.exec(name)?.[1] : undefined;
+      if (pid !== undefined && !processAlive(Number(pid))) rmSync(join(dir, name), { force: true });
+    }
 
     const now = this.now();
     const newest = names().at(-1);
@@ -238,6 +242,16 @@ export class Jobs {
     for (const path of removed) rmSync(path, { force: true });
     if (removed.length > 0) this.logger.info("old backups removed", { removed });
     return { written, removed };
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // our own earlier attempt, cut short
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -72,12 +72,13 @@ function operation(route: Route) {
     schema: { type: "string" },
     description: "The run's event_id (percent-encode reserved characters).",
   }));
+  const requiredParams = new Set(route.query?.required ?? []);
   for (const [name, schema] of Object.entries(route.query?.properties ?? {})) {
     const isList = schema.type === "array";
     params.push({
       name,
       in: "query",
-      required: false,
+      required: requiredParams.has(name),
       ...(isList ? { style: "form", explode: true } : {}),
       schema: plain(schema),
       description: schema.description,

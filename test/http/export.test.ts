@@ -235,12 +235,16 @@ describe("export", () => {
     }
   });
 
-  test("the export path wins over a run named 'export' for GET only (documented trade-off); its other routes still reach it", async () => {
+  test("a run named 'export' is not shadowed: a bare GET /api/v1/runs/export (no query string) is that run (behaviours.md)", async () => {
+    expect(await (await server.call("GET", EXPORT)).json()).toEqual({ detail: "Run not found: export" });
     const run = makeRun({ event_id: "export", run_id: tag("named-export"), git_repo: "https://github.com/o/r", git_commit_hash: "abcdef1" });
     expect([200, 201]).toContain((await server.call("POST", RUNS, run)).status);
     const got = await server.call("GET", EXPORT);
-    expect(got.headers.get("content-type")).toBe("application/x-ndjson");
-    await got.text();
+    expect(got.status).toBe(200);
+    expect(await got.json()).toMatchObject({ event_id: "export", run_id: run.run_id });
+    const exported = await server.call("GET", `${EXPORT}?format=ndjson`);
+    expect(exported.headers.get("content-type")).toBe("application/x-ndjson");
+    await exported.text();
     expect((await server.call("PATCH", EXPORT, { error_summary: "still reachable" })).status).toBe(200);
     expect(await (await server.call("GET", `${EXPORT}/commit-url`)).json()).toEqual({ commit_url: "https://github.com/o/r/commit/abcdef1" });
     expect(await listAll(server, `run_id=${run.run_id}`)).toEqual([expect.objectContaining({ event_id: "export", error_summary: "still reachable" })]);
@@ -282,7 +286,7 @@ runScenarios("export errors", [
 runScenarios(
   "export under auth and rate limiting: the list's flags",
   [
-    { name: "no token needed (like GET /api/v1/runs)", method: "GET", path: EXPORT, status: 200 },
+    { name: "no token needed (like GET /api/v1/runs)", method: "GET", path: `${EXPORT}?format=ndjson`, status: 200 },
     { name: "second request within the limit", method: "GET", path: `${EXPORT}?status=failure`, status: 200 },
     { name: "rate limited like the list", method: "GET", path: EXPORT, status: 429, json: { detail: "Rate limit exceeded. Max 2 requests per minute." } },
   ],

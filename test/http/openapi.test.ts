@@ -43,7 +43,9 @@ describe("/openapi.json", () => {
     );
     // And every documented operation is really served (no 404/405 from the router).
     for (const { path, method } of operations()) {
-      const response = await server.call(method.toUpperCase(), path.replace("{event_id}", "no-such-run"), method === "get" ? undefined : {});
+      // (A query string: a bare GET /api/v1/runs/export is the lookup of a run named "export".)
+      const url = `${path.replace("{event_id}", "no-such-run")}${path === "/api/v1/runs/export" ? "?format=ndjson" : ""}`;
+      const response = await server.call(method.toUpperCase(), url, method === "get" ? undefined : {});
       expect({ path, method, status: response.status }).not.toMatchObject({ status: 405 });
       if (!path.includes("{event_id}")) expect({ path, method, status: response.status }).not.toMatchObject({ status: 404 });
     }

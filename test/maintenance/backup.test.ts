@@ -126,11 +126,20 @@ describe("scheduled backups (TELEMETRY_BACKUP_DIR) on a clock the test controls"
     expect(third.written?.path).toBe(join(dir, "telemetry-20260203T063000Z.sqlite"));
     expect(third.removed).toEqual([join(dir, "telemetry-20260201T000000Z.sqlite")]);
     writeFileSync(join(dir, "notes.txt"), "someone else's file");
-    writeFileSync(join(dir, "telemetry-20260203T063000Z.sqlite.partial-999"), "left by a crash");
+    const exited = Bun.spawn(["true"]);
+    await exited.exited; // a pid that is surely gone: its copy was cut short by a crash
+    writeFileSync(join(dir, `telemetry-20260203T063000Z.sqlite.partial-${exited.pid}`), "left by a crash");
+    // A `backup` command still copying (here pid 1, which is always alive) must not lose its file.
+    writeFileSync(join(dir, "telemetry-manual.sqlite.partial-1"), "being written right now");
     clock.set("2026-02-04T06:30:00Z");
     await backup.tick();
     // Only our own backups rotate; another file in the folder is never touched; a crash's partial copy is cleared.
-    expect(readdirSync(dir).sort()).toEqual(["notes.txt", "telemetry-20260203T063000Z.sqlite", "telemetry-20260204T063000Z.sqlite"]);
+    expect(readdirSync(dir).sort()).toEqual([
+      "notes.txt",
+      "telemetry-20260203T063000Z.sqlite",
+      "telemetry-20260204T063000Z.sqlite",
+      "telemetry-manual.sqlite.partial-1",
+    ]);
     rmSync(join(dir, ".."), { recursive: true, force: true });
   }, 30_000);
 
