@@ -182,7 +182,9 @@ function syncFile(path: string): void {
 
 /**
  * backupDatabase on a thread of its own, for the server's scheduled backups. `signal` aborts it (the server
- * is stopping): the thread is terminated and the partial file, which never has the final name, is removed.
+ * is stopping): the caller stops waiting and the partial file, which never has the final name, is removed.
+ * A VACUUM INTO already running cannot be interrupted by terminating its thread; it finishes in the
+ * background, and its read snapshot can delay the final WAL checkpoint on shutdown by up to the busy timeout.
  */
 export function backupInWorker(source: string, out: string, busyTimeoutMs: number, signal: AbortSignal): Promise<BackupResult> {
   return new Promise((resolve, reject) => {
