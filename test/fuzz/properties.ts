@@ -1784,6 +1784,9 @@ export function casesPerProperty(total: number): Map<string, number> {
 /** `PRAGMA integrity_check` on the database file, opened read-only. */
 export function integrityCheck(dbPath: string): string {
   const db = new Database(dbPath, { readonly: true });
+  // Right after a stop, the file can stay locked for a moment while the last connection winds down (seen
+  // when an export stream was cut off mid-transfer); wait for it like any well-behaved second process.
+  db.run("PRAGMA busy_timeout = 5000");
   try {
     return db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all().map((r) => r.integrity_check).join("; ");
   } finally {
