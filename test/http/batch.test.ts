@@ -1,13 +1,13 @@
 import { expect } from "bun:test";
 import { runScenarios, type Scenario } from "../support/scenarios.ts";
 import { makeRun, type TestServer } from "../support/server.ts";
+import { expectAbsent, getText, runPath } from "../support/runs.ts";
 
 // POST /api/v1/runs/batch against behaviours.md ("POST /api/v1/runs/batch", "Wire format") and the
 // reference's BatchResponse and batch example.
 
 const RUNS = "/api/v1/runs";
 const BATCH = `${RUNS}/batch`;
-const runPath = (id: string) => `${RUNS}/${encodeURIComponent(id)}`;
 
 type Json = Record<string, unknown>;
 
@@ -18,18 +18,7 @@ async function getRun(server: TestServer, id: string): Promise<Json> {
   return JSON.parse(text) as Json;
 }
 
-async function getText(server: TestServer, path: string): Promise<string> {
-  const response = await server.call("GET", path);
-  const text = await response.text();
-  expect({ status: response.status, text }).toMatchObject({ status: 200 });
-  return text;
-}
 
-async function expectAbsent(server: TestServer, id: string): Promise<void> {
-  const response = await server.call("GET", runPath(id));
-  expect({ id, status: response.status }).toEqual({ id, status: 404 });
-  expect(await response.json()).toEqual({ detail: `Run not found: ${id}` });
-}
 
 const ids = (runs: Json[]) => runs.map((r) => r.event_id as string);
 

@@ -3,12 +3,12 @@ import { expect, test } from "bun:test";
 import { runScenarios, type Scenario } from "../support/scenarios.ts";
 import { makeRun, startTestServer, type TestServer } from "../support/server.ts";
 import { TELEMETRY_RUN_EXAMPLE } from "../../src/schema/examples.ts";
+import { expectAbsent, getText, runPath } from "../support/runs.ts";
 
 // POST /api/v1/runs against behaviours.md ("POST /api/v1/runs", "Wire format", "Timestamps",
 // "Statuses", "Commit and repo URLs") and the reference's TelemetryRun / RunRecord schemas.
 
 const RUNS = "/api/v1/runs";
-const runPath = (id: string) => `${RUNS}/${encodeURIComponent(id)}`;
 const MAX = 2 ** 53 - 1;
 const COUNTERS = ["items_discovered", "items_succeeded", "items_failed", "items_skipped", "duration_ms", "api_retry_count"] as const;
 const REQUIRED = ["event_id", "run_id", "agent_name", "job_type", "start_time"] as const;
@@ -28,19 +28,7 @@ async function getRun(server: TestServer, id: string): Promise<Json> {
   return record;
 }
 
-async function getText(server: TestServer, path: string): Promise<string> {
-  const response = await server.call("GET", path);
-  const text = await response.text();
-  expect({ status: response.status, text }).toMatchObject({ status: 200 });
-  return text;
-}
 
-/** The run was not stored: GET answers the contract's 404. */
-async function expectAbsent(server: TestServer, id: string): Promise<void> {
-  const response = await server.call("GET", runPath(id));
-  expect(response.status).toBe(404);
-  expect(await response.json()).toEqual({ detail: `Run not found: ${id}` });
-}
 
 /** A run posted as JSON is created (201 with the contract's body) and GET returns `stored` (partial match). */
 function accepted(name: string, overrides: Json, stored: Json, extra: Partial<Scenario> = {}): Scenario {

@@ -2,13 +2,13 @@ import { expect } from "bun:test";
 import { runScenarios, type Scenario } from "../support/scenarios.ts";
 import { makeRun, type TestServer } from "../support/server.ts";
 import { RUN_UPDATE_EXAMPLE } from "../../src/schema/examples.ts";
+import { expectAbsent, getText, runPath } from "../support/runs.ts";
 
 // PATCH /api/v1/runs/{event_id} and POST /api/v1/runs/{event_id}/associate-commit against
 // behaviours.md ("PATCH", "associate-commit", "Wire format", "Timestamps", "Statuses") and the
 // reference's RunUpdate / CommitAssociation schemas.
 
 const RUNS = "/api/v1/runs";
-const runPath = (id: string) => `${RUNS}/${encodeURIComponent(id)}`;
 const commitPath = (id: string) => `${runPath(id)}/associate-commit`;
 const SERVER_NOW = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/;
 const ALLOWED_STATUSES = "running, success, failure, partial, timeout, cancelled";
@@ -18,22 +18,11 @@ const PATCH_COUNTERS = ["duration_ms", "items_succeeded", "items_failed", "items
 type Json = Record<string, unknown>;
 type Ctx = Record<string, string>;
 
-async function getText(server: TestServer, path: string): Promise<string> {
-  const response = await server.call("GET", path);
-  const text = await response.text();
-  expect({ path, status: response.status, text }).toMatchObject({ status: 200 });
-  return text;
-}
 
 async function getRun(server: TestServer, id: string): Promise<Json> {
   return JSON.parse(await getText(server, runPath(id))) as Json;
 }
 
-async function expectAbsent(server: TestServer, id: string): Promise<void> {
-  const response = await server.call("GET", runPath(id));
-  expect(response.status).toBe(404);
-  expect(await response.json()).toEqual({ detail: `Run not found: ${id}` });
-}
 
 /** setup: POSTs a fresh run; ctx gets its id, run_id, updated_at and the whole stored record as text. */
 function seed(overrides: Json = {}) {

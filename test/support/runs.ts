@@ -31,3 +31,21 @@ export function listFilterErrors(path: string): Scenario[] {
     },
   ];
 }
+
+/** The path of one run, its id percent-encoded. */
+export const runPath = (id: string) => `/api/v1/runs/${encodeURIComponent(id)}`;
+
+/** GET `path`, expecting a 200; returns the raw body. */
+export async function getText(server: TestServer, path: string): Promise<string> {
+  const response = await server.call("GET", path);
+  const text = await response.text();
+  expect({ path, status: response.status, text }).toMatchObject({ status: 200 });
+  return text;
+}
+
+/** The run was not stored: GET answers the contract's 404. */
+export async function expectAbsent(server: TestServer, id: string): Promise<void> {
+  const response = await server.call("GET", runPath(id));
+  expect({ id, status: response.status }).toEqual({ id, status: 404 });
+  expect(await response.json()).toEqual({ detail: `Run not found: ${id}` });
+}
