@@ -93,7 +93,7 @@ export function migrate(db: Database): void {
     description TEXT
   )`);
   const applied = new Set(db.query<{ version: number }, []>("SELECT version FROM schema_migrations").all().map((r) => r.version));
-  const record = db.prepare("INSERT OR IGNORE INTO schema_migrations (version, description) VALUES (?, ?)");
+  const record = db.query("INSERT OR IGNORE INTO schema_migrations (version, description) VALUES (?, ?)");
   const pending = STEPS.filter((step) => !applied.has(step.version));
   if (pending.length === 0) {
     // Rows another tool inserted while we were not running (an ops sqlite3 shell, a rolled-back reference
@@ -114,11 +114,11 @@ export function migrate(db: Database): void {
  * Done in chunks so a 20M-row upgrade neither holds one giant transaction nor restarts from zero after a crash.
  */
 function backfillInstants(db: Database): number {
-  const select = db.prepare<{ id: number; created_at: string | null; start_time: string | null }, [number, number]>(
+  const select = db.query<{ id: number; created_at: string | null; start_time: string | null }, [number, number]>(
     `SELECT id, created_at, start_time FROM agent_runs
      WHERE id > ? AND (created_at_us IS NULL OR start_time_us IS NULL) ORDER BY id LIMIT ?`,
   );
-  const update = db.prepare("UPDATE agent_runs SET created_at_us = ?, start_time_us = ? WHERE id = ?");
+  const update = db.query("UPDATE agent_runs SET created_at_us = ?, start_time_us = ? WHERE id = ?");
   let after = 0;
   let filled = 0;
   for (;;) {
