@@ -1,4 +1,4 @@
-import { Type, type TObject, type TProperties } from "@sinclair/typebox";
+import { Type, type TProperties } from "@sinclair/typebox";
 import { STATS_BUCKETS, STATS_GROUPS, STATS_LIMITS } from "../domain/stats.ts";
 import { CANONICAL_STATUSES } from "../domain/statuses.ts";
 import { TelemetryRun } from "./runs.ts";
@@ -116,5 +116,3 @@ export const ValidationErrorResponse = Type.Object({
     }),
   ),
 });
-
-export type ResponseSchema = TObject | ReturnType<typeof Type.Array>;

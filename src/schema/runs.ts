@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Type, type Static } from "@sinclair/typebox";
 import { COMMIT_SOURCES, CANONICAL_STATUSES, STATUS_ALIASES } from "../domain/statuses.ts";
 import { STATS_BUCKETS, STATS_GROUPS } from "../domain/stats.ts";
 import { Formats } from "./formats.ts";
@@ -113,10 +113,6 @@ export const CommitAssociation = Type.Object({
   commit_timestamp: Type.Optional(Timestamp("When the commit was made.")),
 });
 export type CommitAssociation = Static<typeof CommitAssociation>;
-
-/** Schemas whose fields get the lenient coercions and null handling of validation.ts. */
-export type BodySchema = typeof TelemetryRun | typeof TelemetryRunBatch | typeof RunUpdate | typeof CommitAssociation;
-export type { TSchema };
 
 /** The filters of GET /api/v1/runs, shared by the export and stats endpoints. */
 export const RunFilters = Type.Object({

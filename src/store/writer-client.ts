@@ -80,7 +80,7 @@ export class WriterClient {
           waiter?.resolve(message.value);
         } else {
           if (message.kind === "unavailable" || message.kind === "busy") this.degradedBy = message.message;
-          waiter?.reject(new StoreFailure(message.kind, message.message));
+          waiter?.reject(new StoreFailure(message.kind, message.message, { cause: message.cause }));
         }
         return;
       }

@@ -30,7 +30,8 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
         (value) => reply({ type: "result", id: message.id, ok: true, value }),
         (error) => {
           const failure = classifyStoreError(error);
-          reply({ type: "result", id: message.id, ok: false, kind: failure.kind, message: failure.message });
+          const cause = failure.cause === undefined ? undefined : String(failure.cause);
+          reply({ type: "result", id: message.id, ok: false, kind: failure.kind, message: failure.message, cause });
         },
       );
       return;

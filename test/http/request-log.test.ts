@@ -65,3 +65,17 @@ test("LOG_LEVEL=warning drops request lines", () => {
   createLogger("warning", (line) => quiet.push(line)).warning("disk almost full", {});
   expect(quiet.map((l) => JSON.parse(l).message)).toEqual(["disk almost full"]);
 });
+
+// Last in this file: it breaks the database on purpose.
+test("a database error on the write path is a generic 500 for the client and SQLite's own text in the log", async () => {
+  const { Database } = await import("bun:sqlite");
+  const shell = new Database(join(dir, "t.sqlite"));
+  shell.run("ALTER TABLE agent_runs RENAME TO agent_runs_moved_away");
+  shell.close();
+  const response = await post({});
+  expect(response.status).toBe(500);
+  const body = await response.text();
+  expect(body).toBe('{"detail":"Internal database error"}');
+  const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.message === "database error");
+  expect(logged.at(-1)?.error).toContain("no such table: agent_runs");
+});
